@@ -1,0 +1,1 @@
+"""Accounts: subscribers and operators, passwords and web sessions."""

@@ -1,0 +1,96 @@
+"""Assembles the FastAPI application from the domain routers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from cineflux import __version__
+from cineflux.accounts.api import router as accounts_router
+from cineflux.catalog.api import router as catalog_router
+from cineflux.db import schema_is_current
+from cineflux.delivery.api import router as delivery_router
+from cineflux.platform import Platform
+from cineflux.web.pages import router as pages_router
+from cineflux.web.problems import install_problem_handlers
+from cineflux.web.templating import WEB_DIR
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+        "script-src 'self'; style-src 'self'; object-src 'none'; frame-ancestors 'none'"
+    ),
+}
+
+
+def create_app(platform: Platform) -> FastAPI:
+    """The web application: subscriber pages, JSON API, media, health probes."""
+    app = FastAPI(
+        title="Cineflux",
+        version=__version__,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.platform = platform
+    install_problem_handlers(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Any, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            if name == "Content-Security-Policy" and request.url.path == "/api/docs":
+                continue  # Swagger UI loads its own inline script and CDN assets.
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz() -> Response:
+        """The database answers and its schema is current; Redis answers when configured."""
+        checks: dict[str, str] = {}
+        try:
+            with platform.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            checks["database"] = "ok" if schema_is_current(platform.engine) else "schema behind"
+        except Exception as error:  # readiness reports any failure, it never raises
+            checks["database"] = f"error: {type(error).__name__}"
+        if platform.settings.redis_url:
+            checks["redis"] = _check_redis(platform.settings.redis_url)
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse(
+            {"status": "ok" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+            headers={"Cache-Control": "no-store"},
+        )
+
+    app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
+    app.include_router(pages_router)
+    app.include_router(catalog_router)
+    app.include_router(accounts_router)
+    app.include_router(delivery_router)
+    return app
+
+
+def _check_redis(url: str) -> str:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        try:
+            return "ok" if client.ping() else "no answer"
+        finally:
+            client.close()
+    except redis.RedisError as error:
+        return f"error: {type(error).__name__}"

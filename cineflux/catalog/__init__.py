@@ -1,0 +1,1 @@
+"""Catalogue: the titles the service offers."""

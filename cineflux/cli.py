@@ -1,0 +1,88 @@
+"""The ``cineflux`` command: assembles the domain sub-apps."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cineflux.accounts.cli import app as users_app
+from cineflux.cli_support import console, load_platform
+from cineflux.config import Settings
+from cineflux.db import upgrade_schema
+from cineflux.media.cli import ingest
+
+app = typer.Typer(
+    help="Cineflux: subscription video-on-demand platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.command("ingest")(ingest)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="target revision")] = "head",
+) -> None:
+    """Apply migrations (creates the database when it does not exist)."""
+    settings = Settings()
+    settings.ensure_data_dir()
+    upgrade_schema(settings.sqlalchemy_url, revision)
+    console.print(f"Database at [bold]{revision}[/]")
+
+
+def _serve(host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from cineflux.app import create_app
+
+    platform = load_platform()
+    settings = platform.settings
+    uvicorn.run(
+        create_app(platform),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+        proxy_headers=False,
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="listen port")] = None,
+) -> None:
+    """Run the web application and API."""
+    _serve(host, port)
+
+
+@app.command()
+def demo(
+    host: Annotated[str | None, typer.Option(help="listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="listen port")] = None,
+    prepare_only: Annotated[
+        bool, typer.Option("--prepare-only", help="set up the demo data, do not serve")
+    ] = False,
+) -> None:
+    """Generate four synthetic films, ingest them, create a demo subscriber, and serve."""
+    from cineflux.demo import prepare_demo
+
+    platform = load_platform()
+    login = prepare_demo(platform)
+    settings = platform.settings
+    url = settings.public_url or f"http://{host or settings.host}:{port or settings.port}"
+    console.rule("[bold red]Cineflux demo")
+    console.print(f"Open      [bold]{url}/[/]")
+    console.print(f"Sign in   [bold]{login.email}[/]  password [bold]{login.password}[/]")
+    console.print(f"API docs  {url}/api/docs")
+    console.rule()
+    if not prepare_only:
+        _serve(host, port)
+
+
+def main() -> None:
+    """Entry point of the ``cineflux`` script."""
+    app()

@@ -1,0 +1,88 @@
+"""Settings: one class, read from ``CINEFLUX_*`` variables, built once and injected."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the platform reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CINEFLUX_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(default=Path("./var"), description="SQLite database, media, secrets")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; SQLite in the data directory when unset, "
+        "or postgresql+psycopg://user@host/db",
+    )
+    redis_url: str | None = Field(default=None, description="optional, checked by /readyz")
+    secret_key: SecretStr | None = Field(
+        default=None, description="signs sessions and CSRF tokens; generated on first run if unset"
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = Field(default=None, description="external base URL, for printing")
+    session_ttl_hours: int = 12
+    secure_cookies: bool = Field(default=False, description="set Secure on cookies (HTTPS)")
+    log_format: Literal["text", "json"] = "text"
+    segment_seconds: int = Field(default=4, ge=1, le=10)
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        """The data directory as an absolute path."""
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def media_dir(self) -> Path:
+        """Root of local storage: published titles and staging areas."""
+        return self.resolved_data_dir / "media"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to SQLite inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_data_dir / 'cineflux.db'}"
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach the web app."""
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    def ensure_data_dir(self) -> None:
+        """Create the data directory layout; private to the user running the platform."""
+        self.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+        self.media_dir.mkdir(parents=True, exist_ok=True)
+        (self.resolved_data_dir / "secrets").mkdir(mode=0o700, exist_ok=True)
+
+    def signing_key(self) -> bytes:
+        """The key that signs sessions and CSRF tokens.
+
+        Taken from ``CINEFLUX_SECRET_KEY`` when set; otherwise generated once into the data
+        directory (mode 0600), so it survives restarts and never lives in the repository.
+        """
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        self.ensure_data_dir()
+        path = self.resolved_data_dir / "secrets" / "secret_key"
+        if not path.exists():
+            # Written aside then linked into place: two processes starting at once agree on
+            # one key, and nobody ever reads a half-written file.
+            draft = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
+        return path.read_text().strip().encode()

@@ -1,0 +1,1 @@
+"""Delivery: playback URLs, and serving published media over HTTP."""

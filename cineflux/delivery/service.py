@@ -1,0 +1,76 @@
+"""Delivery decisions, as pure functions: playback URLs, content types, cache lifetimes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Protocol
+
+MEDIA_ROUTE = "/media"
+
+CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".mpd": "application/dash+xml",
+    ".mp4": "video/mp4",
+    ".m4s": "video/iso.segment",
+    ".m4a": "audio/mp4",
+    ".vtt": "text/vtt; charset=utf-8",
+    ".jpg": "image/jpeg",
+    ".png": "image/png",
+}
+
+# Published packages never change in place (a new encode gets a new prefix), so segments and
+# images may be cached for a year; manifests get a short life so that a later change of what
+# a title offers (more rungs, withdrawn title) reaches players quickly.
+SEGMENT_MAX_AGE = 365 * 24 * 3600
+MANIFEST_MAX_AGE = 60
+
+
+@dataclass(frozen=True)
+class PlaybackUrls:
+    """Where a player finds a title's streams and poster."""
+
+    dash: str
+    hls: str
+    poster: str
+
+
+def media_url(storage_prefix: str, name: str) -> str:
+    """The URL path serving the file ``name`` of a package."""
+    return f"{MEDIA_ROUTE}/{storage_prefix}/{name}"
+
+
+class PublishedPackage(Protocol):
+    """What delivery needs to know of a published package."""
+
+    @property
+    def storage_prefix(self) -> str: ...
+    @property
+    def dash_manifest(self) -> str: ...
+    @property
+    def hls_manifest(self) -> str: ...
+    @property
+    def poster(self) -> str: ...
+
+
+def playback_urls(package: PublishedPackage) -> PlaybackUrls:
+    """The playback URLs of a published package (served by this application for now)."""
+    prefix = package.storage_prefix
+    return PlaybackUrls(
+        dash=media_url(prefix, package.dash_manifest),
+        hls=media_url(prefix, package.hls_manifest),
+        poster=media_url(prefix, package.poster),
+    )
+
+
+def content_type_for(key: str) -> str:
+    """The Content-Type of a stored file, by its extension."""
+    return CONTENT_TYPES.get(PurePosixPath(key).suffix.lower(), "application/octet-stream")
+
+
+def cache_control_for(key: str) -> str:
+    """The Cache-Control of a stored file: private, since the files need a signed-in user."""
+    suffix = PurePosixPath(key).suffix.lower()
+    if suffix in (".m3u8", ".mpd"):
+        return f"private, max-age={MANIFEST_MAX_AGE}"
+    return f"private, max-age={SEGMENT_MAX_AGE}, immutable"

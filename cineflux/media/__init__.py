@@ -1,0 +1,1 @@
+"""Media pipeline: probe, encode and package sources into CMAF HLS + DASH."""

@@ -1,0 +1,175 @@
+"""Pure checks and rewrites of HLS playlists and DASH MPDs.
+
+ffmpeg's DASH muxer writes the MPD and HLS playlists over one set of CMAF segments. Its HLS
+output is written as if for live streaming (wall-clock ``PROGRAM-DATE-TIME`` on every segment,
+no playlist type); these functions turn it into proper VOD playlists and list every file a
+manifest references, so publication can refuse a package with a dangling reference.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+DASH_NS = {"mpd": "urn:mpeg:dash:schema:mpd:2011"}
+_ATTRIBUTE = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
+
+
+class ManifestError(ValueError):
+    """A manifest that is malformed or references something missing."""
+
+
+def hls_attributes(line: str) -> dict[str, str]:
+    """The attribute list of an HLS tag line, quotes removed."""
+    _, _, body = line.partition(":")
+    return {key: value.strip('"') for key, value in _ATTRIBUTE.findall(body)}
+
+
+def normalise_media_playlist(text: str) -> str:
+    """Rewrite an ffmpeg media playlist as a VOD playlist (RFC 8216, version 7)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines or lines[0] != "#EXTM3U":
+        raise ManifestError("not an HLS playlist: missing #EXTM3U")
+    if "#EXT-X-ENDLIST" not in lines:
+        raise ManifestError("media playlist is not complete: missing #EXT-X-ENDLIST")
+    out = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for line in lines[1:]:
+        if line.startswith(("#EXT-X-VERSION", "#EXT-X-PROGRAM-DATE-TIME", "#EXT-X-PLAYLIST-TYPE")):
+            continue
+        if line == "#EXT-X-INDEPENDENT-SEGMENTS":
+            continue
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def normalise_master_playlist(text: str) -> str:
+    """Rewrite an ffmpeg multivariant playlist: version 7, independent segments, named audio."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines or lines[0] != "#EXTM3U":
+        raise ManifestError("not an HLS playlist: missing #EXTM3U")
+    out = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for line in lines[1:]:
+        if line.startswith(("#EXT-X-VERSION", "#EXT-X-INDEPENDENT-SEGMENTS")):
+            continue
+        if line.startswith("#EXT-X-MEDIA:") and "TYPE=AUDIO" in line:
+            line = re.sub(r'NAME="[^"]*"', 'NAME="Original"', line)
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def hls_references(text: str) -> list[str]:
+    """Every URI a playlist references: variant and rendition playlists, maps, segments."""
+    uris: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            if line.startswith(("#EXT-X-MEDIA:", "#EXT-X-MAP:", "#EXT-X-I-FRAME-STREAM-INF:")):
+                uri = hls_attributes(line).get("URI")
+                if uri:
+                    uris.append(uri)
+            continue
+        uris.append(line)
+    return uris
+
+
+@dataclass(frozen=True)
+class DashRepresentation:
+    """What the MPD says about one representation."""
+
+    id: str
+    content_type: str
+    codecs: str
+    bandwidth: int
+    width: int | None
+    height: int | None
+    segment_count: int
+    initialization: str
+    media: str
+    start_number: int
+
+
+def _segment_count(template: ET.Element) -> int:
+    timeline = template.find("mpd:SegmentTimeline", DASH_NS)
+    if timeline is None:
+        raise ManifestError("SegmentTemplate without SegmentTimeline: segment count unknown")
+    count = 0
+    for entry in timeline.findall("mpd:S", DASH_NS):
+        count += 1 + int(entry.get("r", "0"))
+    return count
+
+
+def dash_representations(mpd_text: str) -> list[DashRepresentation]:
+    """The representations of a static MPD with ``SegmentTemplate``/``SegmentTimeline``."""
+    try:
+        root = ET.fromstring(mpd_text)  # noqa: S314 -- our own ffmpeg output, not user input
+    except ET.ParseError as error:
+        raise ManifestError(f"MPD is not well-formed XML: {error}") from None
+    if root.get("type") != "static":
+        raise ManifestError("MPD is not static (VOD)")
+    found: list[DashRepresentation] = []
+    for adaptation in root.iterfind("mpd:Period/mpd:AdaptationSet", DASH_NS):
+        content_type = adaptation.get("contentType", "")
+        for rep in adaptation.findall("mpd:Representation", DASH_NS):
+            template = rep.find("mpd:SegmentTemplate", DASH_NS)
+            if template is None:
+                template = adaptation.find("mpd:SegmentTemplate", DASH_NS)
+            if template is None:
+                raise ManifestError(f"representation {rep.get('id')} has no SegmentTemplate")
+            found.append(
+                DashRepresentation(
+                    id=rep.get("id", ""),
+                    content_type=content_type or rep.get("mimeType", "").split("/")[0],
+                    codecs=rep.get("codecs", adaptation.get("codecs", "")),
+                    bandwidth=int(rep.get("bandwidth", "0")),
+                    width=int(rep.get("width")) if rep.get("width") else None,
+                    height=int(rep.get("height")) if rep.get("height") else None,
+                    segment_count=_segment_count(template),
+                    initialization=template.get("initialization", ""),
+                    media=template.get("media", ""),
+                    start_number=int(template.get("startNumber", "1")),
+                )
+            )
+    if not found:
+        raise ManifestError("MPD has no representation")
+    return found
+
+
+def expand_template(template: str, representation_id: str, number: int | None = None) -> str:
+    """Expand ``$RepresentationID$`` and ``$Number%0Nd$`` as a DASH client would."""
+    uri = template.replace("$RepresentationID$", representation_id)
+
+    def number_field(match: re.Match[str]) -> str:
+        if number is None:
+            raise ManifestError("template needs a segment number")
+        width = match.group(1)
+        return f"{number:0{int(width[2:-1])}d}" if width else str(number)
+
+    return re.sub(r"\$Number(%0\d+d)?\$", number_field, uri)
+
+
+def dash_references(mpd_text: str) -> list[str]:
+    """Every file the MPD references: each representation's init and media segments."""
+    uris: list[str] = []
+    for rep in dash_representations(mpd_text):
+        if not rep.initialization or not rep.media:
+            raise ManifestError(f"representation {rep.id} lacks segment templates")
+        uris.append(expand_template(rep.initialization, rep.id))
+        first = rep.start_number
+        uris.extend(
+            expand_template(rep.media, rep.id, n) for n in range(first, first + rep.segment_count)
+        )
+    return uris
+
+
+def missing_references(references: list[str], available: set[str]) -> list[str]:
+    """References not among the files available, in order, without repeats."""
+    seen: set[str] = set()
+    missing = []
+    for uri in references:
+        if uri not in available and uri not in seen:
+            missing.append(uri)
+            seen.add(uri)
+    return missing

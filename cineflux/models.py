@@ -1,0 +1,8 @@
+"""Every ORM model, imported once so the metadata is complete (Alembic, tests)."""
+
+from cineflux.accounts import models as accounts_models
+from cineflux.catalog import models as catalog_models
+from cineflux.db import Base
+from cineflux.media import models as media_models
+
+__all__ = ["Base", "accounts_models", "catalog_models", "media_models"]

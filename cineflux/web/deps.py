@@ -1,0 +1,94 @@
+"""Request-scoped dependencies of the web layer: platform, database session, signed-in user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from cineflux.accounts import service as accounts
+from cineflux.platform import Platform
+from cineflux.web.problems import Problem, SignInRequired
+
+SESSION_COOKIE = "cineflux_session"
+LOGIN_CSRF_COOKIE = "cineflux_login_csrf"
+
+
+def get_platform(request: Request) -> Platform:
+    """The platform the app was built with."""
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def get_db(platform: PlatformDep) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, else rolled back."""
+    with platform.sessions() as session, session.begin():
+        yield session
+
+
+DbDep = Annotated[Session, Depends(get_db)]
+
+
+def optional_user(
+    request: Request, db: DbDep, platform: PlatformDep
+) -> accounts.SignedInUser | None:
+    """The signed-in user, if the session cookie names a live session."""
+    token = request.cookies.get(SESSION_COOKIE)
+    return accounts.resolve_session(db, clock=platform.clock, token=token)
+
+
+OptionalUserDep = Annotated[accounts.SignedInUser | None, Depends(optional_user)]
+
+
+def page_user(request: Request, user: OptionalUserDep) -> accounts.SignedInUser:
+    """The signed-in user of a page; others are sent to sign in, then back here."""
+    if user is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(target)
+    return user
+
+
+PageUserDep = Annotated[accounts.SignedInUser, Depends(page_user)]
+
+
+def api_user(user: OptionalUserDep) -> accounts.SignedInUser:
+    """The signed-in user of an API call or media request; 401 otherwise."""
+    if user is None:
+        raise Problem(401, "Sign-in required", "this resource needs a signed-in session")
+    return user
+
+
+ApiUserDep = Annotated[accounts.SignedInUser, Depends(api_user)]
+
+
+def check_csrf(platform: Platform, user: accounts.SignedInUser, presented: str | None) -> None:
+    """Refuse a cookie-authenticated form post without the session's CSRF token."""
+    if not accounts.csrf_token_valid(
+        key=platform.signing_key, session_token_hash=user.session_token_hash, presented=presented
+    ):
+        raise Problem(403, "CSRF check failed", "the form is stale or was not sent by this site")
+
+
+def csrf_for(platform: Platform, user: accounts.SignedInUser) -> str:
+    """The CSRF token to embed in this user's forms."""
+    return accounts.csrf_token(
+        key=platform.signing_key, session_token_hash=user.session_token_hash
+    )
+
+
+def safe_next_path(candidate: str | None) -> str:
+    """A local path to return to after sign-in; anything else (other sites) becomes ``/``."""
+    if (
+        not candidate
+        or not candidate.startswith("/")
+        or candidate.startswith("//")
+        or "\\" in candidate
+        or any(ord(ch) < 0x20 for ch in candidate)
+    ):
+        return "/"
+    return candidate

@@ -1,0 +1,129 @@
+"""Errors as RFC 9457 problem details, mapped once for the whole HTTP surface."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cineflux.accounts.service import AccountError, EmailTaken, InvalidAccountData
+from cineflux.catalog.service import InvalidTitle, TitleNotFound
+from cineflux.storage import InvalidKey
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+# Domain errors and the HTTP status each one means; the first matching class wins.
+DOMAIN_STATUS: list[tuple[type[Exception], int, str]] = [
+    (TitleNotFound, 404, "Title not found"),
+    (InvalidTitle, 422, "Invalid title"),
+    (EmailTaken, 409, "Email already registered"),
+    (InvalidAccountData, 422, "Invalid account data"),
+    (AccountError, 400, "Account error"),
+    (InvalidKey, 404, "Not found"),
+]
+
+
+class Problem(Exception):
+    """An HTTP problem raised by the web layer itself."""
+
+    def __init__(self, status: int, title: str, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.extra = extra
+
+
+class SignInRequired(Exception):
+    """A page needs a signed-in user; browsers are sent to the sign-in page."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+def problem_response(
+    request: Request, status: int, title: str, detail: str | None = None, **extra: Any
+) -> Response:
+    """A problem as JSON for API clients, as a small page for browsers."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "instance": request.url.path,
+    }
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    headers = {"Cache-Control": "no-store"}
+    if _wants_html(request):
+        from cineflux.web.templating import render
+
+        response = render(request, "error.html", {"problem": body}, status_code=status)
+        response.headers.update(headers)
+        return response
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/media/")) or path in ("/healthz", "/readyz"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Map every error the app can raise to one problem response."""
+
+    async def on_problem(request: Request, error: Exception) -> Response:
+        assert isinstance(error, Problem)
+        return problem_response(request, error.status, error.title, error.detail, **error.extra)
+
+    async def on_http(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        response = problem_response(
+            request, error.status_code, _reason(error.status_code), str(error.detail)
+        )
+        if error.headers:
+            response.headers.update(error.headers)
+        return response
+
+    async def on_validation(request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in error.errors()
+        ]
+        return problem_response(
+            request, 422, "Invalid request", "the request does not match the API", errors=errors
+        )
+
+    async def on_sign_in_required(request: Request, error: Exception) -> Response:
+        assert isinstance(error, SignInRequired)
+        return RedirectResponse(f"/login?next={quote(error.next_path)}", status_code=303)
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(SignInRequired, on_sign_in_required)
+    for error_type, status, title in DOMAIN_STATUS:
+        app.add_exception_handler(error_type, _domain_handler(status, title))
+
+
+def _domain_handler(status: int, title: str) -> Any:
+    async def handle(request: Request, error: Exception) -> Response:
+        return problem_response(request, status, title, str(error) or None)
+
+    return handle
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
