@@ -12,26 +12,20 @@ from cineflux.web.problems import Problem
 router = APIRouter(tags=["delivery"])
 
 
-@router.api_route(
-    f"{MEDIA_ROUTE}/{{key:path}}", methods=["GET", "HEAD"], include_in_schema=True
-)
+@router.get(f"{MEDIA_ROUTE}/{{key:path}}", operation_id="get_media")
+@router.head(f"{MEDIA_ROUTE}/{{key:path}}", operation_id="head_media")
 def serve_media(key: str, request: Request, platform: PlatformDep, _user: ApiUserDep) -> Response:
     """A stored file (manifest, segment, poster), with byte ranges and conditional requests."""
     path = platform.storage.local_path(key)
     if path is None:
         raise Problem(404, "Not found", "no such media file")
-    response = FileResponse(
-        path,
-        media_type=content_type_for(key),
-        headers={"Cache-Control": cache_control_for(key)},
-    )
-    etag = response.headers.get("etag")
-    if etag and _etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(
-            status_code=304,
-            headers={"ETag": etag, "Cache-Control": cache_control_for(key)},
-        )
-    return response
+    stat = path.stat()
+    # Published files never change in place, so size and mtime identify a version.
+    etag = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
+    headers = {"Cache-Control": cache_control_for(key), "ETag": etag}
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return FileResponse(path, media_type=content_type_for(key), headers=headers, stat_result=stat)
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:

@@ -1,0 +1,161 @@
+"""Pages, the catalogue API and media serving over HTTP, on a really ingested title."""
+
+from __future__ import annotations
+
+import m3u8
+import pytest
+from fastapi.testclient import TestClient
+
+from cineflux.media.flows import IngestResult
+from cineflux.platform import Platform
+from tests.api.conftest import make_user, sign_in
+
+
+def test_home_lists_titles_with_their_posters(
+    signed_in: TestClient, published: IngestResult
+) -> None:
+    page = signed_in.get("/")
+    assert page.status_code == 200
+    assert "Essai" in page.text
+    poster = f"/media/{published.storage_prefix}/poster.jpg"
+    assert poster in page.text
+    image = signed_in.get(poster)
+    assert image.status_code == 200
+    assert image.headers["content-type"] == "image/jpeg"
+
+
+def test_empty_catalogue_says_how_to_fill_it(signed_in: TestClient) -> None:
+    assert "cineflux ingest" in signed_in.get("/").text
+
+
+def test_title_page_offers_play_and_lists_renditions(
+    signed_in: TestClient, published: IngestResult
+) -> None:
+    page = signed_in.get(f"/titles/{published.title_id}")
+    assert page.status_code == 200
+    assert f"/titles/{published.title_id}/watch" in page.text
+    assert "320×180" in page.text and "160×90" in page.text
+
+
+def test_player_page_loads_shaka_on_the_chosen_format(
+    signed_in: TestClient, published: IngestResult
+) -> None:
+    dash = signed_in.get(f"/titles/{published.title_id}/watch")
+    assert "shaka-player.compiled.js" in dash.text
+    assert f'data-manifest="/media/{published.storage_prefix}/manifest.mpd"' in dash.text
+    hls = signed_in.get(f"/titles/{published.title_id}/watch?format=hls")
+    assert f'data-manifest="/media/{published.storage_prefix}/master.m3u8"' in hls.text
+    assert signed_in.get(f"/titles/{published.title_id}/watch?format=smooth").status_code == 422
+
+
+def test_shaka_player_asset_is_served(client: TestClient) -> None:
+    response = client.get("/static/vendor/shaka-player.compiled.js")
+    assert response.status_code == 200
+    assert "Shaka Player" in response.text[:500]
+
+
+def test_unknown_title_is_a_404_page_and_problem(signed_in: TestClient) -> None:
+    page = signed_in.get("/titles/nope", headers={"accept": "text/html"})
+    assert page.status_code == 404
+    assert "Title not found" in page.text
+    api = signed_in.get("/api/titles/nope")
+    assert api.status_code == 404
+    assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_api_lists_titles_with_playback_urls(
+    signed_in: TestClient, published: IngestResult
+) -> None:
+    body = signed_in.get("/api/titles").json()
+    assert [item["id"] for item in body["items"]] == [published.title_id]
+    item = body["items"][0]
+    assert item["playback"]["dash"].endswith("/manifest.mpd")
+    assert item["duration_seconds"] == pytest.approx(6.0, abs=0.1)
+    assert {r["kind"] for r in item["renditions"]} == {"video", "audio"}
+    assert signed_in.get(f"/api/titles/{published.title_id}").json()["name"] == "Essai"
+
+
+def test_catalogue_api_needs_sign_in(client: TestClient) -> None:
+    response = client.get("/api/titles")
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+# --- Media serving ---
+
+
+def _media(published: IngestResult, name: str) -> str:
+    return f"/media/{published.storage_prefix}/{name}"
+
+
+def test_media_needs_a_signed_in_session(client: TestClient, published: IngestResult) -> None:
+    assert client.get(_media(published, "master.m3u8")).status_code == 401
+
+
+def test_manifests_are_served_with_their_types_and_short_caching(
+    signed_in: TestClient, published: IngestResult
+) -> None:
+    hls = signed_in.get(_media(published, "master.m3u8"))
+    assert hls.status_code == 200
+    assert hls.headers["content-type"] == "application/vnd.apple.mpegurl"
+    assert hls.headers["cache-control"] == "private, max-age=60"
+    playlist = m3u8.loads(hls.text)
+    assert len(playlist.playlists) == 2
+    mpd = signed_in.get(_media(published, "manifest.mpd"))
+    assert mpd.headers["content-type"].startswith("application/dash+xml")
+
+
+def test_segments_support_ranges_head_and_etags(
+    signed_in: TestClient, published: IngestResult
+) -> None:
+    url = _media(published, "seg-0-00001.m4s")
+    whole = signed_in.get(url)
+    assert whole.status_code == 200
+    assert whole.headers["content-type"] == "video/iso.segment"
+    assert "immutable" in whole.headers["cache-control"]
+    assert whole.headers["accept-ranges"] == "bytes"
+    size = len(whole.content)
+
+    part = signed_in.get(url, headers={"range": "bytes=10-19"})
+    assert part.status_code == 206
+    assert part.content == whole.content[10:20]
+    assert part.headers["content-range"] == f"bytes 10-19/{size}"
+
+    beyond = signed_in.get(url, headers={"range": f"bytes={size + 10}-"})
+    assert beyond.status_code == 416
+
+    head = signed_in.head(url)
+    assert head.status_code == 200
+    assert int(head.headers["content-length"]) == size
+    assert head.content == b""
+
+    etag = whole.headers["etag"]
+    cached = signed_in.get(url, headers={"if-none-match": etag})
+    assert cached.status_code == 304
+    assert cached.content == b""
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/media/titles/../../secrets/secret_key",
+        "/media/titles/%2e%2e/%2e%2e/secrets/secret_key",
+        "/media/titles%2f..%2f..%2fsecrets%2fsecret_key",
+        "/media/.staging/x",
+        "/media//etc/passwd",
+    ],
+)
+def test_path_tricks_never_leave_the_media_root(
+    signed_in: TestClient, published: IngestResult, path: str
+) -> None:
+    response = signed_in.get(path)
+    assert response.status_code == 404
+    assert b"test-kkkk" not in response.content
+
+
+def test_another_subscriber_sees_the_same_catalogue(
+    client: TestClient, platform: Platform, published: IngestResult
+) -> None:
+    make_user(platform, "bob@example.org")
+    sign_in(client, "bob@example.org")
+    assert client.get("/api/titles").json()["items"][0]["id"] == published.title_id

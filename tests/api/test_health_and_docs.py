@@ -1,0 +1,70 @@
+"""Health probes, OpenAPI, problem details and security headers."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from cineflux.platform import Platform
+from tests.conftest import REDIS_URL
+
+
+def test_healthz_answers(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_checks_the_database_schema(client: TestClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok"}
+
+
+def test_readyz_reports_an_unreachable_redis(client: TestClient, platform: Platform) -> None:
+    platform.settings.redis_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["redis"].startswith("error:")
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="CINEFLUX_TEST_REDIS_URL not set (CI sets it)")
+def test_readyz_pings_a_real_redis(client: TestClient, platform: Platform) -> None:
+    assert REDIS_URL
+    redis.Redis.from_url(REDIS_URL).ping()
+    platform.settings.redis_url = REDIS_URL
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+def test_openapi_is_served_with_the_api_routes(client: TestClient) -> None:
+    spec = client.get("/api/openapi.json").json()
+    assert spec["info"]["title"] == "Cineflux"
+    assert {"/api/titles", "/api/titles/{title_id}", "/api/me", "/healthz"} <= set(spec["paths"])
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+def test_errors_are_rfc9457_problem_json(client: TestClient) -> None:
+    response = client.get("/api/no-such-thing")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == 404 and body["title"] == "Not Found"
+    assert body["instance"] == "/api/no-such-thing"
+
+
+def test_validation_errors_are_problems_too(signed_in: TestClient) -> None:
+    response = signed_in.get("/api/titles?limit=0")
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["loc"] == ["query", "limit"]
+
+
+def test_pages_carry_security_headers(client: TestClient) -> None:
+    response = client.get("/login")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["cache-control"] == "no-store"
