@@ -1,0 +1,53 @@
+# Cineflux — the two commands are `make demo` and `make test`; both set themselves up.
+#
+# Needs on the machine: Python 3.11+ with venv, Node.js with npm, make, and for the browser
+# tests Debian's `chromium` package (`make system-deps` installs it; CI does so itself).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY_STAMP  := $(VENV)/.installed
+SHAKA     := cineflux/web/static/vendor/shaka-player.compiled.js
+DEBIAN_PACKAGES := chromium
+
+.PHONY: setup demo serve test lint bench system-deps clean
+
+setup: $(PY_STAMP) $(SHAKA)
+
+# Reinstalled only when the dependencies change: a second run costs nothing.
+$(PY_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+$(SHAKA): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(dir $@)
+	cp node_modules/shaka-player/dist/shaka-player.compiled.js $@
+
+demo: setup
+	$(BIN)/cineflux demo
+
+serve: setup
+	$(BIN)/cineflux serve
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check cineflux tests bench
+	$(BIN)/ruff format --check cineflux tests bench
+	$(BIN)/mypy
+
+bench: setup
+	@set -e; for script in bench/*.py; do \
+		echo "== $$script"; $(BIN)/python $$script; \
+	done
+
+system-deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES)
+
+clean:
+	rm -rf $(VENV) node_modules cineflux/web/static/vendor .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,115 @@
+"""End-to-end fixtures: a real server process on a fresh database, and Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cineflux.accounts import service as accounts
+from cineflux.config import Settings
+from cineflux.db import transaction
+from cineflux.media.flows import ingest_file
+from cineflux.platform import build_platform
+from tests.conftest import fresh_database
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+EMAIL, PASSWORD = "viewer@example.org", "an e2e test password"
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """A ``cineflux serve`` process and what was put in it."""
+
+    base_url: str
+    title_id: str
+    title_name: str
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)  # polling a readiness probe, bounded by the deadline
+    raise TimeoutError(f"{url} not healthy after {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, small_film: Path
+) -> Iterator[RunningServer]:
+    """The platform served on a free port, with one ingested title and one subscriber."""
+    root = tmp_path_factory.mktemp("e2e")
+    with fresh_database(root) as url:
+        settings = Settings(data_dir=root / "data", database_url=url)
+        platform = build_platform(settings)
+        result = ingest_file(
+            small_film,
+            name="Essai de lecture",
+            year=2024,
+            sessions=platform.sessions,
+            storage=platform.storage,
+            clock=platform.clock,
+            ffmpeg=platform.ffmpeg,
+            segment_seconds=settings.segment_seconds,
+        )
+        with transaction(platform.sessions) as session:
+            accounts.create_user(session, clock=platform.clock, email=EMAIL, password=PASSWORD)
+        platform.engine.dispose()
+        port = _free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CINEFLUX_")}
+        env.update(CINEFLUX_DATA_DIR=str(settings.data_dir), CINEFLUX_DATABASE_URL=url)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cineflux", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_healthy(base_url, process, timeout=30)
+            yield RunningServer(base_url, result.title_id, "Essai de lecture")
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium; skipped with a reason where absent, but never in CI."""
+    if not (shutil.which(CHROMIUM) or os.path.exists(CHROMIUM)):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium package")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    return CHROMIUM

@@ -1,0 +1,60 @@
+"""A subscriber signs in, opens a title and watches it in Chromium with Shaka Player."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.e2e.conftest import CHROMIUM_ARGS, EMAIL, PASSWORD, RunningServer
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str) -> Iterator[Browser]:
+    """Headless Debian Chromium driven by Playwright."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context (no cookies) and page."""
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.mark.parametrize("stream", ["DASH", "HLS"])
+def test_subscriber_signs_in_and_watches_a_film(
+    page: Page, server: RunningServer, stream: str
+) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    page.goto(server.base_url + "/")
+    assert page.url.startswith(server.base_url + "/login")
+    page.fill("input[name=email]", EMAIL)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(server.base_url + "/")
+
+    page.click(f"text={server.title_name}")
+    page.wait_for_url(f"**/titles/{server.title_id}")
+    page.click("text=Play (HLS)" if stream == "HLS" else "a.play")
+    page.wait_for_selector("video#video")
+
+    page.wait_for_function(
+        "() => document.getElementById('video').currentTime > 2", timeout=30_000
+    )
+    status = page.text_content("#player-status") or ""
+    assert f"Playing ({stream})" in status
+    assert page.evaluate("() => window.cinefluxPlayer.getVariantTracks().length") == 2
+    assert errors == []
