@@ -53,7 +53,7 @@ APPLE_H264_LADDER: tuple[Rung, ...] = (
 
 def _even(value: float) -> int:
     """Round to the nearest even integer, at least 2: H.264 with 4:2:0 needs even sizes."""
-    return max(2, int(round(value / 2.0)) * 2)
+    return max(2, round(value / 2.0) * 2)
 
 
 def _fit(rung: Rung, source_width: int, source_height: int) -> Rung:
@@ -81,7 +81,9 @@ def choose_two_rungs(source_width: int, source_height: int) -> list[Rung]:
     if not fitting:
         scale = (source_width * source_height) / (416 * 234)
         top = Rung(_even(source_width), _even(source_height), max(100_000, int(145_000 * scale)))
-        low = Rung(_even(source_width / 2), _even(source_height / 2), max(100_000, top.bitrate // 2))
+        low = Rung(
+            _even(source_width / 2), _even(source_height / 2), max(100_000, top.bitrate // 2)
+        )
         return [low, top]
     top = _fit(fitting[-1], source_width, source_height)
     lower = fitting[:-1]

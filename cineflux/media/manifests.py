@@ -91,6 +91,10 @@ class DashRepresentation:
     start_number: int
 
 
+def _optional_int(value: str | None) -> int | None:
+    return int(value) if value else None
+
+
 def _segment_count(template: ET.Element) -> int:
     timeline = template.find("mpd:SegmentTimeline", DASH_NS)
     if timeline is None:
@@ -124,8 +128,8 @@ def dash_representations(mpd_text: str) -> list[DashRepresentation]:
                     content_type=content_type or rep.get("mimeType", "").split("/")[0],
                     codecs=rep.get("codecs", adaptation.get("codecs", "")),
                     bandwidth=int(rep.get("bandwidth", "0")),
-                    width=int(rep.get("width")) if rep.get("width") else None,
-                    height=int(rep.get("height")) if rep.get("height") else None,
+                    width=_optional_int(rep.get("width")),
+                    height=_optional_int(rep.get("height")),
                     segment_count=_segment_count(template),
                     initialization=template.get("initialization", ""),
                     media=template.get("media", ""),

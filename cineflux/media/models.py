@@ -16,9 +16,7 @@ class MediaPackage(Base):
     __tablename__ = "media_packages"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    title_id: Mapped[str] = mapped_column(
-        ForeignKey("titles.id", ondelete="CASCADE"), unique=True
-    )
+    title_id: Mapped[str] = mapped_column(ForeignKey("titles.id", ondelete="CASCADE"), unique=True)
     storage_prefix: Mapped[str] = mapped_column(String(255), unique=True)
     dash_manifest: Mapped[str] = mapped_column(String(100))
     hls_manifest: Mapped[str] = mapped_column(String(100))

@@ -62,10 +62,12 @@ def probe(path: Path) -> SourceInfo:
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError) as error:
-        raise UnplayableMedia(f"{path.name}: not a readable media file ({_reason(error)})") from None
+        raise UnplayableMedia(
+            f"{path.name}: not a readable media file ({_reason(error)})"
+        ) from None
     with container:
         if not container.streams.video:
-            kinds = sorted({s.type for s in container.streams}) or ["no streams"]
+            kinds: list[str] = sorted({s.type for s in container.streams}) or ["no streams"]
             raise UnplayableMedia(f"{path.name}: no video stream (found: {', '.join(kinds)})")
         video = container.streams.video[0]
         audio = container.streams.audio[0] if container.streams.audio else None

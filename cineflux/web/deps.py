@@ -76,9 +76,7 @@ def check_csrf(platform: Platform, user: accounts.SignedInUser, presented: str |
 
 def csrf_for(platform: Platform, user: accounts.SignedInUser) -> str:
     """The CSRF token to embed in this user's forms."""
-    return accounts.csrf_token(
-        key=platform.signing_key, session_token_hash=user.session_token_hash
-    )
+    return accounts.csrf_token(key=platform.signing_key, session_token_hash=user.session_token_hash)
 
 
 def safe_next_path(candidate: str | None) -> str:

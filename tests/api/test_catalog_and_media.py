@@ -34,7 +34,7 @@ def test_title_page_offers_play_and_lists_renditions(
     page = signed_in.get(f"/titles/{published.title_id}")
     assert page.status_code == 200
     assert f"/titles/{published.title_id}/watch" in page.text
-    assert "320×180" in page.text and "160×90" in page.text
+    assert "320\u00d7180" in page.text and "160\u00d790" in page.text
 
 
 def test_player_page_loads_shaka_on_the_chosen_format(

@@ -42,9 +42,7 @@ def test_sign_in_without_the_form_token_is_refused(client: TestClient, user_id: 
     assert client.get("/api/me").status_code == 401
 
 
-def test_wrong_password_says_so_without_saying_which_part(
-    client: TestClient, user_id: str
-) -> None:
+def test_wrong_password_says_so_without_saying_which_part(client: TestClient, user_id: str) -> None:
     csrf = login_form_csrf(client)
     response = client.post(
         "/login", data={"email": "ana@example.org", "password": "nope nope nope", "csrf": csrf}

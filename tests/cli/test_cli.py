@@ -19,9 +19,7 @@ from tests.conftest import fresh_database
 def env(tmp_path: Path) -> Iterator[dict[str, str]]:
     """Environment of a fresh installation: empty data directory, empty database."""
     with fresh_database(tmp_path) as url:
-        environment = {
-            k: v for k, v in os.environ.items() if not k.startswith("CINEFLUX_")
-        }
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("CINEFLUX_")}
         environment.update(
             CINEFLUX_DATA_DIR=str(tmp_path / "data"),
             CINEFLUX_DATABASE_URL=url,
@@ -30,7 +28,9 @@ def env(tmp_path: Path) -> Iterator[dict[str, str]]:
         yield environment
 
 
-def cineflux(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def cineflux(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``cineflux ARGS`` and capture what it prints."""
     return subprocess.run(
         [sys.executable, "-m", "cineflux", *args],
@@ -90,7 +90,9 @@ def test_users_create_asks_for_the_password_when_not_given(env: dict[str, str]) 
 
 
 def test_ingest_publishes_a_title(env: dict[str, str], small_film: Path) -> None:
-    result = cineflux(env, "ingest", str(small_film), "--title", "Essai", "--year", "2024", "--json")
+    result = cineflux(
+        env, "ingest", str(small_film), "--title", "Essai", "--year", "2024", "--json"
+    )
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
     assert body["name"] == "Essai" and body["renditions"] == 3

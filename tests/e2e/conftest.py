@@ -66,9 +66,7 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: flo
 
 
 @pytest.fixture(scope="session")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, small_film: Path
-) -> Iterator[RunningServer]:
+def server(tmp_path_factory: pytest.TempPathFactory, small_film: Path) -> Iterator[RunningServer]:
     """The platform served on a free port, with one ingested title and one subscriber."""
     root = tmp_path_factory.mktemp("e2e")
     with fresh_database(root) as url:

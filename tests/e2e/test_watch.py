@@ -51,9 +51,7 @@ def test_subscriber_signs_in_and_watches_a_film(
     page.click("text=Play (HLS)" if stream == "HLS" else "a.play")
     page.wait_for_selector("video#video")
 
-    page.wait_for_function(
-        "() => document.getElementById('video').currentTime > 2", timeout=30_000
-    )
+    page.wait_for_function("() => document.getElementById('video').currentTime > 2", timeout=30_000)
     status = page.text_content("#player-status") or ""
     assert f"Playing ({stream})" in status
     assert page.evaluate("() => window.cinefluxPlayer.getVariantTracks().length") == 2

@@ -1,4 +1,4 @@
-"""Ingest end to end on real ffmpeg and the real database: good files publish, bad ones leave nothing."""
+"""Ingest on real ffmpeg and the real database: good files publish, bad ones leave nothing."""
 
 from __future__ import annotations
 

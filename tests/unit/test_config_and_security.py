@@ -71,4 +71,4 @@ def test_frozen_clock_moves_only_when_told() -> None:
     clock.advance(timedelta(days=1))
     assert clock.now() == datetime(2026, 2, 1, tzinfo=UTC)
     with pytest.raises(ValueError):
-        FrozenClock(datetime(2026, 1, 1))  # noqa: DTZ001 -- naive on purpose
+        FrozenClock(datetime(2026, 1, 1))

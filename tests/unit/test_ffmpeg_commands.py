@@ -47,7 +47,7 @@ def test_tiny_source_is_encoded_at_its_own_size_and_half() -> None:
 
 
 def test_odd_source_sizes_become_even() -> None:
-    low, top = choose_two_rungs(321, 181)
+    _low, top = choose_two_rungs(321, 181)
     assert top.width % 2 == 0 and top.height % 2 == 0
     assert top.width <= 322 and top.height <= 182
 
