@@ -130,7 +130,7 @@ def home(request: Request, db: DbDep, platform: PlatformDep, user: PageUserDep) 
         {
             "title": title,
             "poster": playback_urls(packages[title.id]).poster,
-            "minutes": packages[title.id].duration_seconds / 60,
+            "seconds": packages[title.id].duration_seconds,
         }
         for title in titles
         if title.id in packages

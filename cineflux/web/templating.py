@@ -13,6 +13,19 @@ WEB_DIR = Path(__file__).parent
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
 
 
+def format_duration(seconds: float) -> str:
+    """A running time as viewers read it: "1 h 05 min", "12 min", "0:20"."""
+    total = round(seconds)
+    if total >= 3600:
+        return f"{total // 3600} h {total % 3600 // 60:02d} min"
+    if total >= 600:
+        return f"{total // 60} min"
+    return f"{total // 60}:{total % 60:02d}"
+
+
+templates.env.filters["duration"] = format_duration
+
+
 def render(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
