@@ -14,6 +14,7 @@ from cineflux.accounts.api import router as accounts_router
 from cineflux.catalog.api import router as catalog_router
 from cineflux.db import schema_is_current
 from cineflux.delivery.api import router as delivery_router
+from cineflux.logs import log_requests
 from cineflux.platform import Platform
 from cineflux.web.pages import router as pages_router
 from cineflux.web.problems import install_problem_handlers
@@ -41,6 +42,7 @@ def create_app(platform: Platform) -> FastAPI:
     )
     app.state.platform = platform
     install_problem_handlers(app)
+    app.middleware("http")(log_requests)
 
     @app.middleware("http")
     async def security_headers(request: Any, call_next: Any) -> Response:

@@ -10,6 +10,7 @@ from cineflux.accounts.cli import app as users_app
 from cineflux.cli_support import console, load_platform
 from cineflux.config import Settings
 from cineflux.db import upgrade_schema
+from cineflux.logs import configure_logging
 from cineflux.media.cli import ingest
 
 app = typer.Typer(
@@ -41,11 +42,13 @@ def _serve(host: str | None, port: int | None) -> None:
 
     platform = load_platform()
     settings = platform.settings
+    configure_logging(settings.log_format)
     uvicorn.run(
         create_app(platform),
         host=host or settings.host,
         port=port or settings.port,
-        log_level="info",
+        log_config=None,  # ours, configured above: one line per request, with its id
+        access_log=False,
         proxy_headers=False,
     )
 

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from cineflux.catalog.service import InvalidTitle
 from cineflux.cli_support import console, fail, load_platform
 from cineflux.media.encoder import EncodeFailed
-from cineflux.media.flows import IngestResult, ingest_file
+from cineflux.media.flows import IngestResult, ingest_into
 from cineflux.media.probe import SourceInfo, UnplayableMedia
 from cineflux.platform import Platform
 
@@ -38,17 +38,8 @@ def ingest_with_progress(
         def advanced(seconds: float) -> None:
             progress.update(task, completed=seconds)
 
-        result = ingest_file(
-            path,
-            name=name,
-            year=year,
-            sessions=platform.sessions,
-            storage=platform.storage,
-            clock=platform.clock,
-            ffmpeg=platform.ffmpeg,
-            segment_seconds=platform.settings.segment_seconds,
-            on_probe=probed,
-            on_progress=advanced,
+        result = ingest_into(
+            platform, path, name=name, year=year, on_probe=probed, on_progress=advanced
         )
         progress.update(task, completed=result.source.duration_seconds)
     return result

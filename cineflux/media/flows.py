@@ -15,6 +15,7 @@ from cineflux.db import new_id, transaction
 from cineflux.media import service as media
 from cineflux.media.packaging import package_source
 from cineflux.media.probe import SourceInfo, probe
+from cineflux.platform import Platform
 from cineflux.storage import Storage
 
 
@@ -89,4 +90,28 @@ def ingest_file(
         storage_prefix=prefix,
         source=source,
         renditions=len(package.renditions),
+    )
+
+
+def ingest_into(
+    platform: Platform,
+    path: Path,
+    *,
+    name: str,
+    year: int | None,
+    on_probe: Callable[[SourceInfo], None] | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> IngestResult:
+    """``ingest_file`` with the platform's database, storage, clock, ffmpeg and settings."""
+    return ingest_file(
+        path,
+        name=name,
+        year=year,
+        sessions=platform.sessions,
+        storage=platform.storage,
+        clock=platform.clock,
+        ffmpeg=platform.ffmpeg,
+        segment_seconds=platform.settings.segment_seconds,
+        on_probe=on_probe,
+        on_progress=on_progress,
     )

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from cineflux.accounts import service as accounts
 from cineflux.db import transaction
-from cineflux.media.flows import IngestResult, ingest_file
+from cineflux.media.flows import IngestResult, ingest_into
 from cineflux.platform import Platform
 
 PASSWORD = "a long test password"
@@ -64,13 +64,4 @@ def signed_in(client: TestClient, user_id: str) -> TestClient:
 @pytest.fixture
 def published(platform: Platform, small_film: Path) -> IngestResult:
     """A title ingested from the small test film."""
-    return ingest_file(
-        small_film,
-        name="Essai",
-        year=2024,
-        sessions=platform.sessions,
-        storage=platform.storage,
-        clock=platform.clock,
-        ffmpeg=platform.ffmpeg,
-        segment_seconds=platform.settings.segment_seconds,
-    )
+    return ingest_into(platform, small_film, name="Essai", year=2024)

@@ -68,3 +68,9 @@ def test_pages_carry_security_headers(client: TestClient) -> None:
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_each_response_has_a_request_id(client: TestClient) -> None:
+    first = client.get("/healthz").headers["x-request-id"]
+    second = client.get("/healthz").headers["x-request-id"]
+    assert len(first) == 16 and first != second

@@ -8,17 +8,18 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from cineflux.accounts import service as accounts
 from cineflux.config import Settings
 from cineflux.db import transaction
-from cineflux.media.flows import ingest_file
+from cineflux.media.flows import ingest_into
 from cineflux.platform import build_platform
 from tests.conftest import fresh_database
 
@@ -57,9 +58,10 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: flo
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
             pass
         time.sleep(0.1)  # polling a readiness probe, bounded by the deadline
     raise TimeoutError(f"{url} not healthy after {timeout}s")
@@ -72,16 +74,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, small_film: Path) -> Iterat
     with fresh_database(root) as url:
         settings = Settings(data_dir=root / "data", database_url=url)
         platform = build_platform(settings)
-        result = ingest_file(
-            small_film,
-            name="Essai de lecture",
-            year=2024,
-            sessions=platform.sessions,
-            storage=platform.storage,
-            clock=platform.clock,
-            ffmpeg=platform.ffmpeg,
-            segment_seconds=settings.segment_seconds,
-        )
+        result = ingest_into(platform, small_film, name="Essai de lecture", year=2024)
         with transaction(platform.sessions) as session:
             accounts.create_user(session, clock=platform.clock, email=EMAIL, password=PASSWORD)
         platform.engine.dispose()

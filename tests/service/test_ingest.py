@@ -8,27 +8,17 @@ from pathlib import Path
 import m3u8
 import pytest
 from mpegdash.parser import MPEGDASHParser
-from sqlalchemy.orm import Session, sessionmaker
 
 from cineflux.catalog import service as catalog
 from cineflux.media import service as media
-from cineflux.media.flows import ingest_file
+from cineflux.media.flows import ingest_into
 from cineflux.media.probe import UnplayableMedia, probe
 from cineflux.platform import Platform
 from cineflux.storage import LocalStorage
 
 
 def _ingest(platform: Platform, path: Path, name: str = "Essai") -> str:
-    return ingest_file(
-        path,
-        name=name,
-        year=2024,
-        sessions=platform.sessions,
-        storage=platform.storage,
-        clock=platform.clock,
-        ffmpeg=platform.ffmpeg,
-        segment_seconds=platform.settings.segment_seconds,
-    ).title_id
+    return ingest_into(platform, path, name=name, year=2024).title_id
 
 
 def _assert_nothing_published(platform: Platform) -> None:
@@ -44,17 +34,7 @@ def test_ingest_publishes_two_renditions_with_hls_and_dash(
     platform: Platform, small_film: Path
 ) -> None:
     progress: list[float] = []
-    result = ingest_file(
-        small_film,
-        name="Essai",
-        year=2024,
-        sessions=platform.sessions,
-        storage=platform.storage,
-        clock=platform.clock,
-        ffmpeg=platform.ffmpeg,
-        segment_seconds=platform.settings.segment_seconds,
-        on_progress=progress.append,
-    )
+    result = ingest_into(platform, small_film, name="Essai", year=2024, on_progress=progress.append)
     assert progress and max(progress) >= 5.0
     with platform.sessions() as session:
         title = catalog.get_title(session, result.title_id)
@@ -195,9 +175,3 @@ def test_failed_registration_removes_the_published_files(
     with pytest.raises(RuntimeError, match="database went away"):
         _ingest(platform, small_film)
     _assert_nothing_published(platform)
-
-
-def test_unused_sessions_fixture_is_the_platform_one(
-    platform: Platform, sessions: sessionmaker[Session]
-) -> None:
-    assert platform.sessions is sessions
