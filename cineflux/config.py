@@ -33,6 +33,26 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(default=False, description="set Secure on cookies (HTTPS)")
     log_format: Literal["text", "json"] = "text"
     segment_seconds: int = Field(default=4, ge=1, le=10)
+    chunk_seconds: int = Field(
+        default=60, ge=1, description="video is encoded in chunks of this length, in parallel"
+    )
+    workers: int = Field(default=2, ge=1, le=64, description="in-process encoding workers")
+    lease_seconds: int = Field(
+        default=60, ge=2, description="a task whose worker is silent this long is taken over"
+    )
+    max_attempts: int = Field(default=3, ge=1, description="tries of a task before the job fails")
+    codecs: str = Field(
+        default="h264", description="video codecs to encode, comma-separated: h264,hevc,av1"
+    )
+    h264_preset: str = "veryfast"
+    hevc_preset: str = "fast"
+    av1_preset: int = Field(default=8, ge=0, le=13)
+
+    @property
+    def codec_list(self) -> tuple[str, ...]:
+        """The codecs asked for, H.264 always included."""
+        names = [c.strip().lower() for c in self.codecs.split(",") if c.strip()]
+        return tuple(dict.fromkeys(["h264", *names]))
 
     @property
     def resolved_data_dir(self) -> Path:

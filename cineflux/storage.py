@@ -24,8 +24,23 @@ class AlreadyPublished(FileExistsError):
 class Storage(Protocol):
     """Published media, addressed by relative keys."""
 
-    def publish_directory(self, source: Path, prefix: str) -> None:
-        """Move a finished local directory under ``prefix``, atomically."""
+    def publish_directory(self, source: Path, prefix: str, *, replace: bool = False) -> None:
+        """Move a finished local directory under ``prefix``, atomically.
+
+        ``replace`` swaps out what is already there (a task re-run after a crash).
+        """
+        ...
+
+    def write_atomic(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key``; readers see the old or the new bytes, never a mix."""
+        ...
+
+    def put_file(self, key: str, source: Path) -> None:
+        """Store a copy of a local file under ``key``."""
+        ...
+
+    def read_bytes(self, key: str) -> bytes:
+        """The bytes stored under ``key``; ``FileNotFoundError`` when there are none."""
         ...
 
     def remove_prefix(self, prefix: str) -> None:
@@ -75,13 +90,41 @@ class LocalStorage:
             raise InvalidKey(f"invalid storage key: {key!r}")
         return path
 
-    def publish_directory(self, source: Path, prefix: str) -> None:
+    def publish_directory(self, source: Path, prefix: str, *, replace: bool = False) -> None:
         """Rename ``source`` to ``prefix``: one atomic step on a single file system."""
         target = self._path(prefix)
         if target.exists():
-            raise AlreadyPublished(prefix)
+            if not replace:
+                raise AlreadyPublished(prefix)
+            self.remove_prefix(prefix)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.rename(source, target)
+
+    def write_atomic(self, key: str, data: bytes) -> None:
+        """Write aside, flush, then rename over the old file."""
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        draft = self._staging_root / f"write-{uuid.uuid4().hex}"
+        with open(draft, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(draft, target)
+
+    def put_file(self, key: str, source: Path) -> None:
+        """Hard-link when on the same file system (free for large mezzanines), else copy."""
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        draft = self._staging_root / f"put-{uuid.uuid4().hex}"
+        try:
+            os.link(source, draft)
+        except OSError:
+            shutil.copyfile(source, draft)
+        os.replace(draft, target)
+
+    def read_bytes(self, key: str) -> bytes:
+        """The stored bytes."""
+        return self._path(key).read_bytes()
 
     def remove_prefix(self, prefix: str) -> None:
         """Delete ``prefix``: renamed aside first, so readers never see half of it."""

@@ -19,3 +19,5 @@ class Title(Base):
     name: Mapped[str] = mapped_column(String(300), index=True)
     year: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when the title first becomes playable; subscribers only see published titles.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

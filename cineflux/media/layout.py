@@ -94,7 +94,11 @@ class TextTrack:
 
 @dataclass(frozen=True)
 class Thumbnails:
-    """Trickplay: sprite sheets of tiles, one tile every ``interval`` seconds, and an index."""
+    """Trickplay: sprite sheets of tiles, one tile every ``interval`` seconds, and an index.
+
+    Sheets are written per chunk (``sprite-c000-001.jpg``); the WebVTT index maps each time
+    range to its tile, which is what players' seek bars read.
+    """
 
     directory: str
     columns: int
@@ -104,8 +108,6 @@ class Thumbnails:
     interval: float
     sprite_count: int
     index_name: str = "thumbnails.vtt"
-    sprite_pattern: str = "sprite-{number:03d}.jpg"
-    sprite_template: str = "sprite-$Number%03d$.jpg"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,19 @@ class UnplayableMedia(ValueError):
     """The source cannot become a title; the message is one line meant for the operator."""
 
 
+HDR_TRANSFERS = {"smpte2084": "PQ", "arib-std-b67": "HLG"}
+
+
+@dataclass(frozen=True)
+class AudioStream:
+    """One audio stream of a source."""
+
+    index: int  # among the source's audio streams
+    language: str | None  # the file's tag (usually ISO 639-2), None when absent or "und"
+    channels: int
+    codec: str
+
+
 @dataclass(frozen=True)
 class SourceInfo:
     """What ingest needs to know about a source."""
@@ -29,8 +42,18 @@ class SourceInfo:
     frame_rate: Fraction
     video_codec: str
     pixel_format: str | None
-    has_audio: bool
-    audio_channels: int
+    audio_streams: tuple[AudioStream, ...]
+    color_transfer: str | None = None
+
+    @property
+    def has_audio(self) -> bool:
+        """Whether the source has at least one audio stream."""
+        return bool(self.audio_streams)
+
+    @property
+    def hdr(self) -> str | None:
+        """``PQ`` or ``HLG`` for HDR sources, None for SDR."""
+        return HDR_TRANSFERS.get(self.color_transfer or "")
 
 
 def check_limits(width: int, height: int, frame_rate: Fraction, duration: float) -> None:
@@ -70,7 +93,6 @@ def probe(path: Path) -> SourceInfo:
             kinds: list[str] = sorted({s.type for s in container.streams}) or ["no streams"]
             raise UnplayableMedia(f"{path.name}: no video stream (found: {', '.join(kinds)})")
         video = container.streams.video[0]
-        audio = container.streams.audio[0] if container.streams.audio else None
         duration = _duration_seconds(container, video)
         frame_rate = Fraction(video.average_rate or video.guessed_rate or 0)
         width, height = video.codec_context.width, video.codec_context.height
@@ -89,9 +111,32 @@ def probe(path: Path) -> SourceInfo:
             frame_rate=frame_rate,
             video_codec=video.codec_context.name,
             pixel_format=video.codec_context.pix_fmt,
-            has_audio=audio is not None,
-            audio_channels=audio.codec_context.channels if audio is not None else 0,
+            audio_streams=tuple(
+                AudioStream(
+                    index=i,
+                    language=_language(stream.metadata.get("language")),
+                    channels=stream.codec_context.channels,
+                    codec=stream.codec_context.name,
+                )
+                for i, stream in enumerate(container.streams.audio)
+            ),
+            color_transfer=_color_transfer(video),
         )
+
+
+def _language(tag: str | None) -> str | None:
+    return None if not tag or tag.lower() in ("und", "unk", "mis", "zxx") else tag.lower()
+
+
+def _color_transfer(video: av.VideoStream) -> str | None:
+    trc = getattr(video.codec_context, "color_trc", None)
+    if trc is None:
+        return None
+    name = getattr(trc, "name", None)
+    if isinstance(name, str):
+        return name.lower().replace("_", "-")
+    # PyAV gives the ISO/IEC 23091-2 code: 16 is PQ (SMPTE ST 2084), 18 is HLG.
+    return {16: "smpte2084", 18: "arib-std-b67"}.get(int(trc))
 
 
 def _reason(error: Exception) -> str:

@@ -23,7 +23,6 @@ AUDIO_GROUP = "audio"
 SUBTITLE_GROUP = "subs"
 DASH_NS = "urn:mpeg:dash:schema:mpd:2011"
 ROLE_SCHEME = "urn:mpeg:dash:role:2011"
-THUMBNAIL_SCHEME = "http://dashif.org/thumbnail_tile"
 
 
 def _quoted(value: str) -> str:
@@ -282,33 +281,5 @@ def dash_mpd(layout: PackageLayout) -> str:
         rep = ET.SubElement(adaptation, "Representation", id=text.id, bandwidth="256")
         ET.SubElement(rep, "BaseURL").text = f"{text.directory}/{text.file_name}"
 
-    thumbs = layout.thumbnails
-    if thumbs is not None:
-        adaptation = ET.SubElement(
-            period, "AdaptationSet", id=str(next_id), contentType="image", mimeType="image/jpeg"
-        )
-        per_sprite = thumbs.interval * thumbs.columns * thumbs.rows
-        ET.SubElement(
-            adaptation,
-            "SegmentTemplate",
-            media=f"{thumbs.directory}/{thumbs.sprite_template}",
-            duration=str(round(per_sprite * 1000)),
-            timescale="1000",
-            startNumber="1",
-        )
-        rep = ET.SubElement(
-            adaptation,
-            "Representation",
-            id="thumbnails",
-            bandwidth=str(max(1, round(thumbs.tile_width * thumbs.tile_height * 8 / per_sprite))),
-            width=str(thumbs.tile_width * thumbs.columns),
-            height=str(thumbs.tile_height * thumbs.rows),
-        )
-        ET.SubElement(
-            rep,
-            "EssentialProperty",
-            schemeIdUri=THUMBNAIL_SCHEME,
-            value=f"{thumbs.columns}x{thumbs.rows}",
-        )
     ET.indent(mpd)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(mpd, encoding="unicode") + "\n"
