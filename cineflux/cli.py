@@ -11,7 +11,7 @@ from cineflux.cli_support import console, load_platform
 from cineflux.config import Settings
 from cineflux.db import upgrade_schema
 from cineflux.logs import configure_logging
-from cineflux.media.cli import ingest
+from cineflux.media.cli import ingest, media_app, worker
 
 app = typer.Typer(
     help="Cineflux: subscription video-on-demand platform.",
@@ -21,7 +21,9 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(media_app, name="media")
 app.command("ingest")(ingest)
+app.command("worker")(worker)
 
 
 @db_app.command("upgrade")

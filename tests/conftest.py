@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from cineflux.app import create_app
 from cineflux.clock import FrozenClock
 from cineflux.config import Settings
-from cineflux.db import make_engine, upgrade_schema
+from cineflux.db import make_engine, make_session_factory, upgrade_schema
 from cineflux.media.encoder import ffmpeg_executable
 from cineflux.media.synthetic import SyntheticFilm, render_film
+from cineflux.models import Base
 from cineflux.platform import Platform
 from cineflux.storage import LocalStorage
 
@@ -99,24 +100,40 @@ def clock() -> FrozenClock:
 def settings(tmp_path: Path, database_url: str) -> Settings:
     """Settings pointing at a private data directory."""
     return Settings(
-        data_dir=tmp_path / "data", database_url=database_url, secret_key="test-" + "k" * 40
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        secret_key="test-" + "k" * 40,
+        chunk_seconds=4,  # a 6-second film in two chunks: joining is always exercised
+        workers=2,
     )
+
+
+def clean_database(engine: Engine) -> None:
+    """Delete every row, children first."""
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
 
 
 @pytest.fixture
-def platform(
-    settings: Settings, engine: Engine, sessions: sessionmaker[Session], clock: FrozenClock
-) -> Platform:
-    """The platform on the test database, with local storage in a temporary directory."""
+def platform(settings: Settings, engine: Engine, clock: FrozenClock) -> Iterator[Platform]:
+    """The platform on the test database, with local storage in a temporary directory.
+
+    Its sessions commit for real, so that worker threads and the HTTP client see each
+    other's work; the tables are emptied afterwards.
+    """
     settings.ensure_data_dir()
-    return Platform(
-        settings=settings,
-        engine=engine,
-        sessions=sessions,
-        storage=LocalStorage(settings.media_dir),
-        signing_key=settings.signing_key(),
-        clock=clock,
-    )
+    try:
+        yield Platform(
+            settings=settings,
+            engine=engine,
+            sessions=make_session_factory(engine),
+            storage=LocalStorage(settings.media_dir),
+            signing_key=settings.signing_key(),
+            clock=clock,
+        )
+    finally:
+        clean_database(engine)
 
 
 @pytest.fixture
@@ -143,5 +160,8 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def small_film(ffmpeg: str, media_dir: Path) -> Path:
-    """A 6-second 320x180 H.264/AAC film with a burned-in title, made once per run."""
-    return render_film(ffmpeg, TEST_FILM, media_dir / "small.mp4", seconds=6, width=320, height=180)
+    """A 6-second 640x360 H.264/AAC film with a burned-in title, made once per run.
+
+    640x360 is the smallest size that gets two rungs of the default ladder (234p, 360p).
+    """
+    return render_film(ffmpeg, TEST_FILM, media_dir / "small.mp4", seconds=6, width=640, height=360)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -46,6 +48,14 @@ def create_title(
     return title
 
 
+def mark_published(session: Session, title_id: str, *, at: datetime) -> None:
+    """Make a title visible to subscribers from ``at`` (kept if it was published before)."""
+    title = get_title(session, title_id)
+    if title.published_at is None:
+        title.published_at = at
+        session.flush()
+
+
 def get_title(session: Session, title_id: str) -> Title:
     """The title with this id, or ``TitleNotFound``."""
     title = session.get(Title, title_id)
@@ -54,12 +64,14 @@ def get_title(session: Session, title_id: str) -> Title:
     return title
 
 
-def list_titles(session: Session, *, limit: int = 100, offset: int = 0) -> list[Title]:
-    """Titles, newest first."""
-    statement = (
-        select(Title).order_by(Title.created_at.desc(), Title.id).limit(limit).offset(offset)
-    )
-    return list(session.scalars(statement))
+def list_titles(
+    session: Session, *, limit: int = 100, offset: int = 0, published_only: bool = True
+) -> list[Title]:
+    """Titles, newest first; by default only those subscribers may see."""
+    statement = select(Title).order_by(Title.created_at.desc(), Title.id)
+    if published_only:
+        statement = statement.where(Title.published_at.is_not(None))
+    return list(session.scalars(statement.limit(limit).offset(offset)))
 
 
 def find_titles(session: Session, reference: str) -> list[Title]:

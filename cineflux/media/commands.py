@@ -163,7 +163,9 @@ def video_chunk_command(
     if thumbnails:
         t = thumbnails
         graph.append(
-            f"{branches[-1]}fps=1/{t.interval:g},"
+            # select, not fps: it always keeps the chunk's first frame, even when the
+            # chunk is shorter than one interval.
+            f"{branches[-1]}select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,{t.interval:g})',"
             f"scale={t.tile_width}:{t.tile_height}:flags=bicubic,setsar=1,"
             f"tile={t.columns}x{t.rows}[thumbs]"
         )

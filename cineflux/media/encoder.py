@@ -9,7 +9,7 @@ from functools import cache
 
 import imageio_ffmpeg
 
-from cineflux.media.ffmpeg import parse_progress_seconds
+from cineflux.media.commands import parse_progress_seconds
 
 
 class EncodeFailed(RuntimeError):

@@ -69,9 +69,16 @@ class MediaTrack:
     def peak_bandwidth(self) -> int:
         """The highest segment bit rate (HLS ``BANDWIDTH``, DASH ``@bandwidth``).
 
-        The last segment is usually short; its rate counts too, as RFC 8216 asks.
+        Segments under a second (the sliver of audio that outlasts the picture) are left
+        out unless there is nothing else: their box overhead alone would read as a peak
+        several times the real one and make players pick lower rungs than they can afford.
         """
-        rates = [s.size * 8 * self.timescale / s.duration for s in self.segments if s.duration > 0]
+        long_enough = [s for s in self.segments if s.duration >= self.timescale]
+        rates = [
+            s.size * 8 * self.timescale / s.duration
+            for s in (long_enough or self.segments)
+            if s.duration > 0
+        ]
         return math.ceil(max(rates)) if rates else 0
 
     def segment_name(self, index: int) -> str:

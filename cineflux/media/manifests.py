@@ -1,9 +1,6 @@
-"""Pure checks and rewrites of HLS playlists and DASH MPDs.
+"""Pure readers of HLS playlists and DASH MPDs: what files a manifest references.
 
-ffmpeg's DASH muxer writes the MPD and HLS playlists over one set of CMAF segments. Its HLS
-output is written as if for live streaming (wall-clock ``PROGRAM-DATE-TIME`` on every segment,
-no playlist type); these functions turn it into proper VOD playlists and list every file a
-manifest references, so publication can refuse a package with a dangling reference.
+Used to check the invariant of publication: no manifest references a file not stored.
 """
 
 from __future__ import annotations
@@ -24,38 +21,6 @@ def hls_attributes(line: str) -> dict[str, str]:
     """The attribute list of an HLS tag line, quotes removed."""
     _, _, body = line.partition(":")
     return {key: value.strip('"') for key, value in _ATTRIBUTE.findall(body)}
-
-
-def normalise_media_playlist(text: str) -> str:
-    """Rewrite an ffmpeg media playlist as a VOD playlist (RFC 8216, version 7)."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if not lines or lines[0] != "#EXTM3U":
-        raise ManifestError("not an HLS playlist: missing #EXTM3U")
-    if "#EXT-X-ENDLIST" not in lines:
-        raise ManifestError("media playlist is not complete: missing #EXT-X-ENDLIST")
-    out = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    for line in lines[1:]:
-        if line.startswith(("#EXT-X-VERSION", "#EXT-X-PROGRAM-DATE-TIME", "#EXT-X-PLAYLIST-TYPE")):
-            continue
-        if line == "#EXT-X-INDEPENDENT-SEGMENTS":
-            continue
-        out.append(line)
-    return "\n".join(out) + "\n"
-
-
-def normalise_master_playlist(text: str) -> str:
-    """Rewrite an ffmpeg multivariant playlist: version 7, independent segments, named audio."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if not lines or lines[0] != "#EXTM3U":
-        raise ManifestError("not an HLS playlist: missing #EXTM3U")
-    out = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    for line in lines[1:]:
-        if line.startswith(("#EXT-X-VERSION", "#EXT-X-INDEPENDENT-SEGMENTS")):
-            continue
-        if line.startswith("#EXT-X-MEDIA:") and "TYPE=AUDIO" in line:
-            line = re.sub(r'NAME="[^"]*"', 'NAME="Original"', line)
-        out.append(line)
-    return "\n".join(out) + "\n"
 
 
 def hls_references(text: str) -> list[str]:
@@ -89,6 +54,7 @@ class DashRepresentation:
     initialization: str
     media: str
     start_number: int
+    base_url: str | None = None  # a whole-file representation (WebVTT)
 
 
 def _optional_int(value: str | None) -> int | None:
@@ -106,9 +72,9 @@ def _segment_count(template: ET.Element) -> int:
 
 
 def dash_representations(mpd_text: str) -> list[DashRepresentation]:
-    """The representations of a static MPD with ``SegmentTemplate``/``SegmentTimeline``."""
+    """The representations of a static MPD: segment templates with timelines, or BaseURLs."""
     try:
-        root = ET.fromstring(mpd_text)  # noqa: S314 -- our own ffmpeg output, not user input
+        root = ET.fromstring(mpd_text)  # noqa: S314 -- our own output, not user input
     except ET.ParseError as error:
         raise ManifestError(f"MPD is not well-formed XML: {error}") from None
     if root.get("type") != "static":
@@ -120,8 +86,11 @@ def dash_representations(mpd_text: str) -> list[DashRepresentation]:
             template = rep.find("mpd:SegmentTemplate", DASH_NS)
             if template is None:
                 template = adaptation.find("mpd:SegmentTemplate", DASH_NS)
-            if template is None:
+            base_url = rep.find("mpd:BaseURL", DASH_NS)
+            if template is None and base_url is None:
                 raise ManifestError(f"representation {rep.get('id')} has no SegmentTemplate")
+            if template is None:
+                template = ET.Element("SegmentTemplate")
             found.append(
                 DashRepresentation(
                     id=rep.get("id", ""),
@@ -130,7 +99,8 @@ def dash_representations(mpd_text: str) -> list[DashRepresentation]:
                     bandwidth=int(rep.get("bandwidth", "0")),
                     width=_optional_int(rep.get("width")),
                     height=_optional_int(rep.get("height")),
-                    segment_count=_segment_count(template),
+                    segment_count=_segment_count(template) if base_url is None else 0,
+                    base_url=(base_url.text or "").strip() if base_url is not None else None,
                     initialization=template.get("initialization", ""),
                     media=template.get("media", ""),
                     start_number=int(template.get("startNumber", "1")),
@@ -155,9 +125,12 @@ def expand_template(template: str, representation_id: str, number: int | None = 
 
 
 def dash_references(mpd_text: str) -> list[str]:
-    """Every file the MPD references: each representation's init and media segments."""
+    """Every file the MPD references: init and media segments, and whole-file BaseURLs."""
     uris: list[str] = []
     for rep in dash_representations(mpd_text):
+        if rep.base_url:
+            uris.append(rep.base_url)
+            continue
         if not rep.initialization or not rep.media:
             raise ManifestError(f"representation {rep.id} lacks segment templates")
         uris.append(expand_template(rep.initialization, rep.id))

@@ -1,48 +1,132 @@
-"""Media records: registering a published package and reading it back."""
+"""Media records: jobs and their progress, published packages, ladder reports."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cineflux.clock import Clock
-from cineflux.media.models import MediaPackage, Rendition
-from cineflux.media.packaging import Package
+from cineflux.db import new_id
+from cineflux.media.models import MediaJob, MediaPackage, MediaTask
+from cineflux.media.plan import JobPlan
 
 
-def register_package(
+class MediaError(Exception):
+    """Base of the media domain's errors."""
+
+
+class JobNotFound(MediaError):
+    """No encoding job has this id."""
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """How far an encoding job is, for progress bars and the API."""
+
+    id: str
+    title_id: str
+    state: str
+    progress: float  # 0..1, weighted by the work each task represents
+    eta_seconds: float | None
+    playable: bool
+    tasks_total: int
+    tasks_done: int
+    error: str | None
+    created_at: datetime
+    playable_at: datetime | None
+    finished_at: datetime | None
+
+
+def create_job(
     session: Session,
     *,
     clock: Clock,
     title_id: str,
-    storage_prefix: str,
-    package: Package,
-    source_width: int,
-    source_height: int,
-) -> MediaPackage:
-    """Record a package published under ``storage_prefix`` as the media of ``title_id``."""
-    record = MediaPackage(
+    source_key: str,
+    plan: JobPlan,
+    job_id: str | None = None,
+) -> MediaJob:
+    """Record a job and its tasks, queued."""
+    now = clock.now()
+    job = MediaJob(
+        id=job_id or new_id(),
         title_id=title_id,
-        storage_prefix=storage_prefix,
-        dash_manifest=package.dash_manifest,
-        hls_manifest=package.hls_manifest,
-        poster=package.poster,
-        duration_seconds=package.duration_seconds,
-        source_width=source_width,
-        source_height=source_height,
-        created_at=clock.now(),
-        renditions=[
-            Rendition(
-                kind=r.kind, codecs=r.codecs, bandwidth=r.bandwidth, width=r.width, height=r.height
+        state="queued",
+        source_key=source_key,
+        spec=plan.spec,
+        published_phase=0,
+        created_at=now,
+        updated_at=now,
+        tasks=[
+            MediaTask(
+                name=t.name,
+                kind=t.kind,
+                phase=t.phase,
+                priority=t.priority,
+                params=t.params,
+                weight=t.weight,
+                state="queued",
+                attempts=0,
+                progress=0.0,
             )
-            for r in package.renditions
+            for t in plan.tasks
         ],
     )
-    session.add(record)
+    session.add(job)
     session.flush()
-    return record
+    return job
+
+
+def job_progress(session: Session, job_id: str, *, clock: Clock) -> JobProgress:
+    """Weighted progress and an ETA from the time spent so far."""
+    job = session.get(MediaJob, job_id)
+    if job is None:
+        raise JobNotFound(job_id)
+    tasks = list(session.scalars(select(MediaTask).where(MediaTask.job_id == job_id)))
+    total = sum(t.weight for t in tasks) or 1.0
+    done = sum(t.weight * (1.0 if t.state == "done" else t.progress) for t in tasks)
+    fraction = min(1.0, done / total)
+    started = [t.started_at for t in tasks if t.started_at is not None]
+    eta = None
+    if job.state == "succeeded":
+        fraction, eta = 1.0, 0.0
+    elif started and fraction > 0.01 and job.state == "running":
+        elapsed = (clock.now() - min(started)).total_seconds()
+        eta = max(0.0, elapsed * (1 - fraction) / fraction)
+    return JobProgress(
+        id=job.id,
+        title_id=job.title_id,
+        state=job.state,
+        progress=fraction,
+        eta_seconds=eta,
+        playable=job.published_phase >= 1,
+        tasks_total=len(tasks),
+        tasks_done=sum(1 for t in tasks if t.state == "done"),
+        error=job.error,
+        created_at=job.created_at,
+        playable_at=job.playable_at,
+        finished_at=job.finished_at,
+    )
+
+
+def list_jobs(session: Session, *, limit: int = 50) -> list[MediaJob]:
+    """The most recent jobs first."""
+    return list(session.scalars(select(MediaJob).order_by(MediaJob.created_at.desc()).limit(limit)))
+
+
+def jobs_for_title(session: Session, title_id: str) -> list[MediaJob]:
+    """A title's jobs, most recent first."""
+    return list(
+        session.scalars(
+            select(MediaJob)
+            .where(MediaJob.title_id == title_id)
+            .order_by(MediaJob.created_at.desc())
+        )
+    )
 
 
 def packages_by_title(session: Session, title_ids: Iterable[str]) -> dict[str, MediaPackage]:
@@ -57,8 +141,3 @@ def packages_by_title(session: Session, title_ids: Iterable[str]) -> dict[str, M
 def package_for_title(session: Session, title_id: str) -> MediaPackage | None:
     """The package of one title, if it has one."""
     return session.scalar(select(MediaPackage).where(MediaPackage.title_id == title_id))
-
-
-def all_storage_prefixes(session: Session) -> set[str]:
-    """Every storage prefix that a package references."""
-    return set(session.scalars(select(MediaPackage.storage_prefix)))

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cineflux.accounts.service import AccountError, EmailTaken, InvalidAccountData
 from cineflux.catalog.service import InvalidTitle, TitleNotFound
+from cineflux.media.service import JobNotFound
 from cineflux.storage import InvalidKey
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -20,6 +21,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 # Domain errors and the HTTP status each one means; the first matching class wins.
 DOMAIN_STATUS: list[tuple[type[Exception], int, str]] = [
     (TitleNotFound, 404, "Title not found"),
+    (JobNotFound, 404, "Encoding job not found"),
     (InvalidTitle, 422, "Invalid title"),
     (EmailTaken, 409, "Email already registered"),
     (InvalidAccountData, 422, "Invalid account data"),

@@ -34,7 +34,7 @@ def test_title_page_offers_play_and_lists_renditions(
     page = signed_in.get(f"/titles/{published.title_id}")
     assert page.status_code == 200
     assert f"/titles/{published.title_id}/watch" in page.text
-    assert "320\u00d7180" in page.text and "160\u00d790" in page.text
+    assert "640\u00d7360" in page.text and "416\u00d7234" in page.text
 
 
 def test_player_page_loads_shaka_on_the_chosen_format(
@@ -108,7 +108,7 @@ def test_manifests_are_served_with_their_types_and_short_caching(
 def test_segments_support_ranges_head_and_etags(
     signed_in: TestClient, published: IngestResult
 ) -> None:
-    url = _media(published, "seg-0-00001.m4s")
+    url = _media(published, "video/h264-234p-145k/seg-00001.m4s")
     whole = signed_in.get(url)
     assert whole.status_code == 200
     assert whole.headers["content-type"] == "video/iso.segment"

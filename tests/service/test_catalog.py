@@ -16,7 +16,14 @@ def test_titles_list_newest_first(db: Session, clock: FrozenClock) -> None:
     clock.advance(timedelta(minutes=1))
     second = catalog.create_title(db, clock=clock, name="  Second   film ", year=None)
     assert second.name == "Second film"
-    assert [t.id for t in catalog.list_titles(db)] == [second.id, first.id]
+    assert catalog.list_titles(db) == []  # nothing published yet
+    assert [t.id for t in catalog.list_titles(db, published_only=False)] == [second.id, first.id]
+    catalog.mark_published(db, first.id, at=clock.now())
+    assert [t.id for t in catalog.list_titles(db)] == [first.id]
+    published_at = catalog.get_title(db, first.id).published_at
+    clock.advance(timedelta(days=1))
+    catalog.mark_published(db, first.id, at=clock.now())
+    assert catalog.get_title(db, first.id).published_at == published_at
 
 
 def test_title_lookup_by_id_or_exact_name(db: Session, clock: FrozenClock) -> None:

@@ -12,33 +12,7 @@ from cineflux.media.manifests import (
     hls_attributes,
     hls_references,
     missing_references,
-    normalise_master_playlist,
-    normalise_media_playlist,
 )
-
-FFMPEG_MEDIA = """#EXTM3U
-#EXT-X-VERSION:6
-#EXT-X-TARGETDURATION:4
-#EXT-X-MEDIA-SEQUENCE:1
-#EXT-X-MAP:URI="init-0.mp4"
-#EXTINF:4.000000,
-#EXT-X-PROGRAM-DATE-TIME:2026-11-27T13:00:01.000+0000
-seg-0-00001.m4s
-#EXTINF:2.000000,
-#EXT-X-PROGRAM-DATE-TIME:2026-11-27T13:00:05.000+0000
-seg-0-00002.m4s
-#EXT-X-ENDLIST
-"""
-
-FFMPEG_MASTER = """#EXTM3U
-#EXT-X-VERSION:7
-#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="group_A1",NAME="audio_2",DEFAULT=YES,CHANNELS="2",URI="media_2.m3u8"
-#EXT-X-STREAM-INF:BANDWIDTH=931729,RESOLUTION=640x360,CODECS="avc1.64001e,mp4a.40.2",AUDIO="group_A1"
-media_0.m3u8
-
-#EXT-X-STREAM-INF:BANDWIDTH=2631729,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2",AUDIO="group_A1"
-media_1.m3u8
-"""
 
 MPD = """<?xml version="1.0" encoding="utf-8"?>
 <MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT10.0S">
@@ -65,36 +39,13 @@ MPD = """<?xml version="1.0" encoding="utf-8"?>
 """
 
 
-def test_media_playlist_becomes_vod_version_7_without_wall_clock() -> None:
-    out = normalise_media_playlist(FFMPEG_MEDIA)
-    lines = out.splitlines()
-    assert lines[:4] == [
-        "#EXTM3U",
-        "#EXT-X-VERSION:7",
-        "#EXT-X-PLAYLIST-TYPE:VOD",
-        "#EXT-X-INDEPENDENT-SEGMENTS",
-    ]
-    assert "PROGRAM-DATE-TIME" not in out
-    assert lines.count("#EXT-X-VERSION:7") == 1
-    assert lines[-1] == "#EXT-X-ENDLIST"
-    assert hls_references(out) == ["init-0.mp4", "seg-0-00001.m4s", "seg-0-00002.m4s"]
-
-
-def test_incomplete_media_playlist_is_refused() -> None:
-    with pytest.raises(ManifestError, match="ENDLIST"):
-        normalise_media_playlist(FFMPEG_MEDIA.replace("#EXT-X-ENDLIST", ""))
-
-
-def test_non_playlist_is_refused() -> None:
-    with pytest.raises(ManifestError, match="EXTM3U"):
-        normalise_master_playlist("<html>")
-
-
-def test_master_playlist_gets_independent_segments_and_a_readable_audio_name() -> None:
-    out = normalise_master_playlist(FFMPEG_MASTER)
-    assert out.splitlines()[:3] == ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    assert 'NAME="Original"' in out
-    assert hls_references(out) == ["media_2.m3u8", "media_0.m3u8", "media_1.m3u8"]
+def test_hls_references_list_renditions_maps_and_segments() -> None:
+    playlist = (
+        "#EXTM3U\n#EXT-X-VERSION:7\n"
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="x",URI="audio/fr/index.m3u8"\n'
+        '#EXT-X-MAP:URI="init.mp4"\n#EXTINF:4.0,\nseg-00001.m4s\n#EXT-X-ENDLIST\n'
+    )
+    assert hls_references(playlist) == ["audio/fr/index.m3u8", "init.mp4", "seg-00001.m4s"]
 
 
 def test_hls_attributes_keep_commas_inside_quotes() -> None:
@@ -121,6 +72,16 @@ def test_dash_references_list_init_and_every_segment() -> None:
     refs = dash_references(MPD)
     assert refs[:4] == ["init-0.mp4", "seg-0-00001.m4s", "seg-0-00002.m4s", "seg-0-00003.m4s"]
     assert len(refs) == 8
+
+
+def test_whole_file_representations_are_referenced_by_base_url() -> None:
+    text_set = (
+        '<AdaptationSet contentType="text" mimeType="text/vtt" lang="fr">'
+        '<Representation id="t" bandwidth="256"><BaseURL>text/fr/subtitles.vtt</BaseURL>'
+        "</Representation></AdaptationSet></Period>"
+    )
+    refs = dash_references(MPD.replace("</Period>", text_set))
+    assert refs[-1] == "text/fr/subtitles.vtt"
 
 
 def test_dynamic_mpd_is_refused() -> None:
