@@ -301,6 +301,7 @@ def _run_video(
         encoders=ctx.encoders,
     )
     run_ffmpeg(command, lambda seconds: beat(0.95 * seconds / length))
+    beat(0.95, force=True)  # still ours? Only then write into the title's directories.
     prefix = f"titles/{task.title_id}"
     tracks = {
         rung.id: _store_track_output(ctx, out / rung.id, f"{prefix}/video/{rung.id}", chunk.start)
@@ -337,6 +338,7 @@ def _run_audio(
         segment_seconds=spec["segment_seconds"],
     )
     run_ffmpeg(command, lambda seconds: beat(0.95 * seconds / spec["duration"]))
+    beat(0.95, force=True)
     prefix = f"titles/{task.title_id}/audio/{track['track_id']}"
     return {"tracks": {track["track_id"]: _store_track_output(ctx, out, prefix, 0.0)}}
 
@@ -347,6 +349,7 @@ def _run_poster(
     source = _source_path(ctx, task.source_key, scratch)
     output = scratch / POSTER
     stats = grab_poster(source, task.spec["duration"], output)
+    beat(0.95, force=True)
     ctx.storage.write_atomic(f"titles/{task.title_id}/{POSTER}", output.read_bytes())
     return {"poster": POSTER, "time": stats.time, "mean": stats.mean, "stddev": stats.stddev}
 
@@ -405,12 +408,20 @@ def _record_failure(ctx: WorkerContext, task: ClaimedTask, message: str) -> None
         if row.attempts >= ctx.max_attempts:
             row.state = "failed"
             job = session.get_one(MediaJob, row.job_id)
-            job.state = "failed"
-            job.error = f"{row.name} failed {row.attempts} times: {message}"[:2000]
-            job.updated_at = now
-            job.finished_at = now
+            _fail_job(ctx, job, f"{row.name} failed {row.attempts} times: {message}", now)
         else:
             row.state = "queued"
+
+
+def _fail_job(ctx: WorkerContext, job: MediaJob, message: str, now: Any) -> None:
+    """Mark the job failed. Files of a title never published are removed: nothing
+    references them, and a retry starts from a clean directory."""
+    job.state = "failed"
+    job.error = message[:2000]
+    job.updated_at = now
+    job.finished_at = now
+    if job.published_phase == 0:
+        ctx.storage.remove_prefix(f"titles/{job.title_id}")
 
 
 def _lock_job(session: Session, job_id: str, now: Any) -> MediaJob:
@@ -446,9 +457,7 @@ def finalize_job(ctx: WorkerContext, job_id: str) -> None:
         try:
             _publish(ctx, session, job, [t for t in tasks if t.phase <= target], target, now)
         except AssemblyError as error:
-            job.state = "failed"
-            job.error = f"assembly: {error}"
-            job.finished_at = now
+            _fail_job(ctx, job, f"assembly: {error}", now)
             return
         job.published_phase = target
         if target >= PHASE_PLAYABLE and job.playable_at is None:
