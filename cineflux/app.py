@@ -25,7 +25,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+        "default-src 'self'; img-src 'self' data:; media-src 'self' blob: data:; "
         "script-src 'self'; style-src 'self'; object-src 'none'; frame-ancestors 'none'"
     ),
 }

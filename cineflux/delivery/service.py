@@ -33,6 +33,7 @@ class PlaybackUrls:
     dash: str
     hls: str
     poster: str
+    thumbnails: str | None = None
 
 
 def media_url(storage_prefix: str, name: str) -> str:
@@ -51,6 +52,8 @@ class PublishedPackage(Protocol):
     def hls_manifest(self) -> str: ...
     @property
     def poster(self) -> str: ...
+    @property
+    def thumbnails(self) -> str | None: ...
 
 
 def playback_urls(package: PublishedPackage) -> PlaybackUrls:
@@ -60,6 +63,7 @@ def playback_urls(package: PublishedPackage) -> PlaybackUrls:
         dash=media_url(prefix, package.dash_manifest),
         hls=media_url(prefix, package.hls_manifest),
         poster=media_url(prefix, package.poster),
+        thumbnails=media_url(prefix, package.thumbnails) if package.thumbnails else None,
     )
 
 

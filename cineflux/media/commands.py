@@ -54,6 +54,10 @@ def plan_chunks(duration: float, segment_seconds: int, chunk_seconds: int) -> li
     per_chunk = max(1, chunk_seconds // segment_seconds)
     length = per_chunk * segment_seconds
     count = max(1, math.ceil(duration / length - 1e-9))
+    # A remainder under half a segment (often audio outlasting the picture by a few frames)
+    # may hold no video frame at all: it joins the chunk before.
+    if count > 1 and duration - (count - 1) * length < segment_seconds / 2:
+        count -= 1
     chunks = []
     for index in range(count):
         last = index == count - 1

@@ -67,14 +67,44 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: flo
     raise TimeoutError(f"{url} not healthy after {timeout}s")
 
 
+def bilingual_film(ffmpeg: str, root: Path) -> tuple[Path, list[str]]:
+    """A 20-second film with French and English audio, and French and English subtitles.
+
+    Long enough that the player is still fetching media when a subtitle track is chosen.
+    """
+    source = root / "bilingue.mkv"
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-f", "lavfi",
+         "-i", "testsrc2=size=640x360:rate=25:duration=20",
+         "-f", "lavfi", "-i", "sine=frequency=330:duration=20",
+         "-f", "lavfi", "-i", "sine=frequency=660:duration=20",
+         "-map", "0:v", "-map", "1:a", "-map", "2:a",
+         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", str(source)],
+        check=True,
+    )  # fmt: skip
+    french = root / "bilingue.fr.srt"
+    french.write_text("1\n00:00:00,000 --> 00:00:19,000\nBonjour, le monde\n")
+    english = root / "bilingue.en.vtt"
+    english.write_text("WEBVTT\n\n00:00:00.000 --> 00:00:19.000\nHello, world\n")
+    return source, [f"fr={french}", f"en={english}"]
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, small_film: Path) -> Iterator[RunningServer]:
+def server(tmp_path_factory: pytest.TempPathFactory, ffmpeg: str) -> Iterator[RunningServer]:
     """The platform served on a free port, with one ingested title and one subscriber."""
     root = tmp_path_factory.mktemp("e2e")
+    source, subtitles = bilingual_film(ffmpeg, root)
     with fresh_database(root) as url:
-        settings = Settings(data_dir=root / "data", database_url=url)
+        settings = Settings(data_dir=root / "data", database_url=url, chunk_seconds=4)
         platform = build_platform(settings)
-        result = ingest_into(platform, small_film, name="Essai de lecture", year=2024)
+        result = ingest_into(
+            platform,
+            source,
+            name="Essai de lecture",
+            year=2024,
+            audio_languages=["fra", "eng"],
+            subtitles=subtitles,
+        )
         with transaction(platform.sessions) as session:
             accounts.create_user(session, clock=platform.clock, email=EMAIL, password=PASSWORD)
         platform.engine.dispose()

@@ -54,5 +54,19 @@ def test_subscriber_signs_in_and_watches_a_film(
     page.wait_for_function("() => document.getElementById('video').currentTime > 2", timeout=30_000)
     status = page.text_content("#player-status") or ""
     assert f"Playing ({stream})" in status
-    assert page.evaluate("() => window.cinefluxPlayer.getVariantTracks().length") == 2
+    active_language = "window.cinefluxPlayer.getAudioTracks().find(t => t.active).language"
+    assert page.evaluate(f"() => {active_language}") == "fr"
+
+    # Switch the audio to English from the menu.
+    page.select_option("#audio-language", label="English")
+    page.wait_for_function(f"() => {active_language} === 'en'", timeout=10_000)
+
+    # Turn French subtitles on: its cue shows while the film plays.
+    page.select_option("#subtitles", label="Français")
+    page.wait_for_function(
+        """() => [...document.getElementById('video').textTracks].some(track =>
+               track.mode === 'showing' && track.activeCues &&
+               [...track.activeCues].some(cue => cue.text.includes('Bonjour')))""",
+        timeout=15_000,
+    )
     assert errors == []

@@ -15,6 +15,7 @@ class FakePackage:
     dash_manifest: str = "manifest.mpd"
     hls_manifest: str = "master.m3u8"
     poster: str = "poster.jpg"
+    thumbnails: str | None = "trickplay/thumbnails.vtt"
 
 
 def test_playback_urls_point_into_the_package() -> None:
@@ -22,6 +23,8 @@ def test_playback_urls_point_into_the_package() -> None:
     assert urls.dash == "/media/titles/abc/manifest.mpd"
     assert urls.hls == "/media/titles/abc/master.m3u8"
     assert urls.poster == "/media/titles/abc/poster.jpg"
+    assert urls.thumbnails == "/media/titles/abc/trickplay/thumbnails.vtt"
+    assert playback_urls(FakePackage(thumbnails=None)).thumbnails is None
 
 
 @pytest.mark.parametrize(

@@ -72,6 +72,7 @@ def test_rung_ids_are_readable_and_unique() -> None:
         (130.0, 60, [(0, 0.0, 60.0, 1), (1, 60.0, 60.0, 16), (2, 120.0, None, 31)]),
         (8.0, 4, [(0, 0.0, 4.0, 1), (1, 4.0, None, 2)]),
         (12.0, 6, [(0, 0.0, 4.0, 1), (1, 4.0, 4.0, 2), (2, 8.0, None, 3)]),  # whole segments
+        (8.02, 4, [(0, 0.0, 4.0, 1), (1, 4.0, None, 2)]),  # no chunk for 20 ms
     ],
 )
 def test_chunks_are_whole_segments(
