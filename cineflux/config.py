@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     codecs: str = Field(
         default="h264", description="video codecs to encode, comma-separated: h264,hevc,av1"
     )
+    per_title_ladder: bool = Field(
+        default=True,
+        description="choose each title's bitrates by trial encodes scored with VMAF",
+    )
     h264_preset: str = "veryfast"
     hevc_preset: str = "fast"
     av1_preset: int = Field(default=8, ge=0, le=13)

@@ -105,6 +105,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         secret_key="test-" + "k" * 40,
         chunk_seconds=4,  # a 6-second film in two chunks: joining is always exercised
         workers=2,
+        per_title_ladder=False,  # the analysis has its own tests; the others stay quick
     )
 
 

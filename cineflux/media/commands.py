@@ -103,11 +103,13 @@ def _video_encoder(rung: Rung, gop: int, segment_seconds: int, enc: EncoderSetti
         "-g", str(gop), "-keyint_min", str(gop),
         "-force_key_frames", f"expr:gte(t,n_forced*{segment_seconds})",
     ]  # fmt: skip
-    rate = [
-        "-b:v", str(rung.bitrate),
-        "-maxrate", str(rung.maxrate),
-        "-bufsize", str(rung.bufsize),
-    ]  # fmt: skip
+    cap = ["-maxrate", str(rung.maxrate), "-bufsize", str(rung.bufsize)]
+    # Per-title rungs: constant quality under the default rung's peak (capped CRF).
+    rate = (
+        ["-crf", f"{rung.crf:g}", *cap]
+        if rung.crf is not None
+        else ["-b:v", str(rung.bitrate), *cap]
+    )
     if rung.codec == "h264":
         codec = [
             "-c:v", "libx264", "-preset", enc.h264_preset, "-profile:v", "high",

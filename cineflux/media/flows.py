@@ -122,6 +122,7 @@ def submit_ingest(
         text=text,
         segment_seconds=settings.segment_seconds,
         chunk_seconds=settings.chunk_seconds,
+        per_title=settings.per_title_ladder,
     )
     storage = platform.storage
     try:

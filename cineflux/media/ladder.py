@@ -14,8 +14,10 @@ class Rung:
     codec: str  # "h264" | "hevc" | "av1"
     width: int
     height: int
-    bitrate: int  # bits per second (average target)
-    vmaf: float | None = None  # measured, for per-title ladders
+    bitrate: int  # bits per second: the average target, and the base of the peak cap
+    vmaf: float | None = None  # measured on the title's samples (per-title ladders)
+    crf: float | None = None  # per-title: constant quality, capped at the peak rate
+    expected_bitrate: int | None = None  # per-title: the average the trials measured
 
     @property
     def id(self) -> str:
@@ -117,6 +119,12 @@ def ladder_for(source_width: int, source_height: int, codecs: tuple[str, ...]) -
     ]
 
 
-def with_bitrate(rung: Rung, bitrate: int, vmaf: float | None) -> Rung:
-    """The rung at another bitrate (per-title ladders)."""
-    return replace(rung, bitrate=bitrate, vmaf=vmaf)
+def with_quality(
+    rung: Rung,
+    *,
+    vmaf: float,
+    crf: float | None = None,
+    expected_bitrate: int | None = None,
+) -> Rung:
+    """The rung as a per-title ladder encodes it: same size and peak, chosen quality."""
+    return replace(rung, vmaf=vmaf, crf=crf, expected_bitrate=expected_bitrate)

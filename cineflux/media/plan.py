@@ -1,8 +1,10 @@
 """Planning an encoding job: its tracks, its chunks and its tasks. Pure.
 
-Phase 1 makes the title playable as soon as possible: every audio language, the lowest video
-rung (with the trickplay tiles it decodes anyway) and the poster. Phase 2 encodes the other
-rungs. Video is cut into chunks of whole segments, each a task any worker can take.
+Phase 0, for per-title ladders, analyses the title and chooses the rungs' bitrates; the
+encoding tasks are planned when it ends. Phase 1 makes the title playable as soon as
+possible: every audio language, the lowest video rung (with the trickplay tiles it decodes
+anyway) and the poster. Phase 2 encodes the other rungs. Video is cut into chunks of whole
+segments, each a task any worker can take.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from cineflux.media.ladder import Rung
 from cineflux.media.languages import UnknownLanguage, native_name, to_bcp47, to_iso639_2
 from cineflux.media.probe import SourceInfo
 
+PHASE_ANALYSIS = 0
 PHASE_PLAYABLE = 1
 PHASE_FULL = 2
 THUMBNAIL_WIDTH = 240
@@ -146,12 +149,22 @@ def rung_to_dict(rung: Rung) -> dict[str, Any]:
         "height": rung.height,
         "bitrate": rung.bitrate,
         "vmaf": rung.vmaf,
+        "crf": rung.crf,
+        "expected_bitrate": rung.expected_bitrate,
     }
 
 
 def rung_from_dict(data: dict[str, Any]) -> Rung:
     """A rung read back from the spec."""
-    return Rung(data["codec"], data["width"], data["height"], data["bitrate"], data.get("vmaf"))
+    return Rung(
+        data["codec"],
+        data["width"],
+        data["height"],
+        data["bitrate"],
+        vmaf=data.get("vmaf"),
+        crf=data.get("crf"),
+        expected_bitrate=data.get("expected_bitrate"),
+    )
 
 
 def chunk_to_dict(chunk: Chunk) -> dict[str, Any]:
@@ -169,6 +182,11 @@ def chunk_from_dict(data: dict[str, Any]) -> Chunk:
     return Chunk(data["index"], data["start"], data["duration"], data["first_segment"])
 
 
+def lowest_rung(rungs: list[Rung]) -> Rung:
+    """The rung that makes a title playable first: the smallest H.264 one."""
+    return min((r for r in rungs if r.codec == "h264"), key=lambda r: (r.height, r.bitrate))
+
+
 def plan_job(
     source: SourceInfo,
     *,
@@ -177,11 +195,11 @@ def plan_job(
     text: list[dict[str, Any]],
     segment_seconds: int,
     chunk_seconds: int,
+    per_title: bool = False,
 ) -> JobPlan:
-    """The job's spec and tasks for this source and ladder."""
+    """The job's spec and first tasks: the analysis (per-title), or the encodes."""
     if not rungs:
         raise ValueError("a ladder needs at least one rung")
-    low = min((r for r in rungs if r.codec == "h264"), key=lambda r: (r.height, r.bitrate))
     chunks = plan_chunks(source.duration_seconds, segment_seconds, chunk_seconds)
     frame_rate = Fraction(source.frame_rate)
     spec: dict[str, Any] = {
@@ -193,19 +211,53 @@ def plan_job(
         "segment_seconds": segment_seconds,
         "chunk_seconds": chunk_seconds,
         "rungs": [rung_to_dict(r) for r in rungs],
-        "low_rung": low.id,
+        "low_rung": lowest_rung(rungs).id,
         "audio": audio,
         "text": text,
         "thumbnails": thumbnail_spec(source, segment_seconds),
         "chunks": [chunk_to_dict(c) for c in chunks],
+        "per_title": per_title,
     }
+    if per_title:
+        h264 = [r for r in rungs if r.codec == "h264"]
+        analysis = TaskPlan(
+            name="analysis",
+            kind="analysis",
+            phase=PHASE_ANALYSIS,
+            priority=10,
+            params={},
+            weight=len(h264) * 4 * min(source.duration_seconds, 6.0) * 0.5,
+        )
+        return JobPlan(spec=spec, tasks=[analysis])
+    return JobPlan(spec=spec, tasks=encode_tasks(spec))
+
+
+def with_ladder(
+    spec: dict[str, Any], rungs: list[Rung], analysis: dict[str, Any]
+) -> dict[str, Any]:
+    """The spec once the per-title analysis chose the ladder."""
+    return {
+        **spec,
+        "rungs": [rung_to_dict(r) for r in rungs],
+        "low_rung": lowest_rung(rungs).id,
+        "analysis": analysis,
+    }
+
+
+def encode_tasks(spec: dict[str, Any]) -> list[TaskPlan]:
+    """Phase 1 (audio, poster, the lowest rung) and phase 2 (every other rung) tasks."""
+    rungs = [rung_from_dict(r) for r in spec["rungs"]]
+    low = next(r for r in rungs if r.id == spec["low_rung"])
+    chunks = [chunk_from_dict(c) for c in spec["chunks"]]
+    duration = spec["duration"]
+    segment_seconds = spec["segment_seconds"]
     megapixels = 1920 * 1080
 
-    def chunk_seconds_of(chunk: Chunk) -> float:
-        return (chunk.duration or source.duration_seconds - chunk.start) or segment_seconds
+    def seconds_of(chunk: Chunk) -> float:
+        return (chunk.duration or duration - chunk.start) or segment_seconds
 
     tasks: list[TaskPlan] = []
-    for track in audio:
+    for track in spec["audio"]:
         tasks.append(
             TaskPlan(
                 name=track["track_id"],
@@ -213,7 +265,7 @@ def plan_job(
                 phase=PHASE_PLAYABLE,
                 priority=100,
                 params={"track_id": track["track_id"]},
-                weight=source.duration_seconds * 0.02,
+                weight=duration * 0.02,
             )
         )
     tasks.append(TaskPlan("poster", "poster", PHASE_PLAYABLE, 100, {}, 0.5))
@@ -225,7 +277,7 @@ def plan_job(
                 phase=PHASE_PLAYABLE,
                 priority=100 + chunk.index,
                 params={"rungs": [low.id], "chunk": chunk_to_dict(chunk), "thumbnails": True},
-                weight=chunk_seconds_of(chunk) * (0.3 + low.width * low.height / megapixels),
+                weight=seconds_of(chunk) * (0.3 + low.width * low.height / megapixels),
             )
         )
     rest = [r for r in rungs if r.id != low.id]
@@ -245,10 +297,10 @@ def plan_job(
                         "chunk": chunk_to_dict(chunk),
                         "thumbnails": False,
                     },
-                    weight=chunk_seconds_of(chunk) * (0.3 + pixels * factor),
+                    weight=seconds_of(chunk) * (0.3 + pixels * factor),
                 )
             )
-    return JobPlan(spec=spec, tasks=tasks)
+    return tasks
 
 
 _SAFE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,99}$")

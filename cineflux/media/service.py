@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from cineflux.clock import Clock
 from cineflux.db import new_id
 from cineflux.media.models import MediaJob, MediaPackage, MediaTask
-from cineflux.media.plan import JobPlan
+from cineflux.media.plan import JobPlan, TaskPlan
 
 
 class MediaError(Exception):
@@ -61,24 +61,35 @@ def create_job(
         published_phase=0,
         created_at=now,
         updated_at=now,
-        tasks=[
-            MediaTask(
-                name=t.name,
-                kind=t.kind,
-                phase=t.phase,
-                priority=t.priority,
-                params=t.params,
-                weight=t.weight,
-                state="queued",
-                attempts=0,
-                progress=0.0,
-            )
-            for t in plan.tasks
-        ],
+        tasks=[_task(None, t) for t in plan.tasks],
     )
     session.add(job)
     session.flush()
     return job
+
+
+def add_tasks(session: Session, job: MediaJob, plans: list[TaskPlan]) -> None:
+    """Queue more tasks for a job (the encodes, once the analysis is done)."""
+    for plan in plans:
+        session.add(_task(job.id, plan))
+    session.flush()
+
+
+def _task(job_id: str | None, plan: TaskPlan) -> MediaTask:
+    task = MediaTask(
+        name=plan.name,
+        kind=plan.kind,
+        phase=plan.phase,
+        priority=plan.priority,
+        params=plan.params,
+        weight=plan.weight,
+        state="queued",
+        attempts=0,
+        progress=0.0,
+    )
+    if job_id is not None:
+        task.job_id = job_id
+    return task
 
 
 def job_progress(session: Session, job_id: str, *, clock: Clock) -> JobProgress:

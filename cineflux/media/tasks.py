@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from cineflux.catalog import service as catalog
 from cineflux.clock import Clock
 from cineflux.db import transaction
-from cineflux.media import isobmff
+from cineflux.media import isobmff, pertitle, quality
+from cineflux.media import service as media
 from cineflux.media.assembly import (
     THUMBNAILS_DIR,
     THUMBNAILS_INDEX,
@@ -41,6 +42,7 @@ from cineflux.media.assembly import (
     publish_layout,
 )
 from cineflux.media.commands import (
+    HDR_TO_SDR,
     EncoderSettings,
     ThumbnailSpec,
     audio_command,
@@ -58,7 +60,15 @@ from cineflux.media.layout import (
     Thumbnails,
 )
 from cineflux.media.models import MediaJob, MediaPackage, MediaTask, Rendition
-from cineflux.media.plan import PHASE_FULL, PHASE_PLAYABLE, chunk_from_dict, rung_from_dict
+from cineflux.media.plan import (
+    PHASE_FULL,
+    PHASE_PLAYABLE,
+    chunk_from_dict,
+    encode_tasks,
+    rung_from_dict,
+    rung_to_dict,
+    with_ladder,
+)
 from cineflux.media.poster import grab_poster
 from cineflux.media.trickplay import SpriteSheet, sprites_for_chunk
 from cineflux.storage import Storage
@@ -343,6 +353,66 @@ def _run_audio(
     return {"tracks": {track["track_id"]: _store_track_output(ctx, out, prefix, 0.0)}}
 
 
+def _run_analysis(
+    ctx: WorkerContext, task: ClaimedTask, scratch: Path, beat: Heartbeat
+) -> dict[str, Any]:
+    """Trial-encode samples of the title at every rung and fraction, score them with VMAF."""
+    spec = task.spec
+    source = _source_path(ctx, task.source_key, scratch)
+    samples = pertitle.choose_samples(spec["duration"])
+    size = quality.reference_size(spec["width"], spec["height"])
+    reference = scratch / "reference.mkv"
+    run_ffmpeg(
+        quality.reference_command(
+            ctx.ffmpeg,
+            source,
+            samples,
+            reference,
+            size,
+            hdr_filter=HDR_TO_SDR if spec["hdr"] else None,
+        )
+    )
+    seconds = sum(length for _, length in samples)
+    gop = max(1, round(float(Fraction(spec["frame_rate"])) * spec["segment_seconds"]))
+    ladder = [r for r in map(rung_from_dict, spec["rungs"]) if r.codec == "h264"]
+    plan = pertitle.trial_plan(ladder)
+    trials: list[pertitle.Trial] = []
+    for index, trial in enumerate(plan):
+        beat(0.95 * index / len(plan))
+        encoded = scratch / f"trial-{index}.mp4"
+        run_ffmpeg(
+            quality.trial_command(
+                ctx.ffmpeg,
+                reference,
+                trial.rung,
+                encoded,
+                gop=gop,
+                preset=ctx.encoders.h264_preset,
+                crf=trial.crf,
+            )
+        )
+        log = scratch / f"trial-{index}.json"
+        run_ffmpeg(quality.vmaf_command(ctx.ffmpeg, encoded, reference, size, log))
+        trials.append(
+            pertitle.Trial(
+                rung_id=trial.rung.id,
+                crf=trial.crf,
+                bitrate=round(encoded.stat().st_size * 8 / seconds),
+                vmaf=quality.parse_vmaf_log(log.read_text()),
+            )
+        )
+    chosen = pertitle.choose_ladder(ladder, trials)
+    others = [r for r in map(rung_from_dict, spec["rungs"]) if r.codec != "h264"]
+    beat(0.95, force=True)
+    return {
+        "samples": samples,
+        "reference": list(size),
+        "trials": [asdict(t) for t in trials],
+        "default_vmaf": {t.rung_id: round(t.vmaf, 2) for t in trials if t.crf is None},
+        "rungs": [rung_to_dict(r) for r in chosen + others],
+    }
+
+
 def _run_poster(
     ctx: WorkerContext, task: ClaimedTask, scratch: Path, beat: Heartbeat
 ) -> dict[str, Any]:
@@ -355,6 +425,7 @@ def _run_poster(
 
 
 RUNNERS: dict[str, Callable[[WorkerContext, ClaimedTask, Path, Heartbeat], dict[str, Any]]] = {
+    "analysis": _run_analysis,
     "video": _run_video,
     "audio": _run_audio,
     "poster": _run_poster,
@@ -443,6 +514,9 @@ def finalize_job(ctx: WorkerContext, job_id: str) -> None:
         if job.state not in ("queued", "running"):
             return
         tasks = list(session.scalars(select(MediaTask).where(MediaTask.job_id == job_id)))
+        if job.spec.get("per_title") and "analysis" not in job.spec:
+            _plan_after_analysis(session, job, tasks)
+            return
         phase_done = {
             phase: all(t.state == "done" for t in tasks if t.phase <= phase)
             for phase in (PHASE_PLAYABLE, PHASE_FULL)
@@ -465,6 +539,21 @@ def finalize_job(ctx: WorkerContext, job_id: str) -> None:
         if target == PHASE_FULL:
             job.state = "succeeded"
             job.finished_at = now
+
+
+def _plan_after_analysis(session: Session, job: MediaJob, tasks: list[MediaTask]) -> None:
+    """Once the analysis has chosen the ladder, plan the encoding tasks on it."""
+    analysis = next((t for t in tasks if t.kind == "analysis"), None)
+    if analysis is None or analysis.state != "done" or analysis.result is None:
+        return
+    result = analysis.result
+    rungs = [rung_from_dict(r) for r in result["rungs"]]
+    job.spec = with_ladder(
+        job.spec,
+        rungs,
+        {key: result[key] for key in ("samples", "reference", "trials", "default_vmaf")},
+    )
+    media.add_tasks(session, job, encode_tasks(job.spec))
 
 
 def _publish(

@@ -235,3 +235,78 @@ def test_job_plan_puts_what_makes_the_title_playable_first() -> None:
     assert len(full.params["rungs"]) == 8 and "h264-234p-145k" not in full.params["rungs"]
     assert plan.spec["low_rung"] == "h264-234p-145k"
     assert full.weight > next(t for t in plan.tasks if t.name == "low-c001").weight
+
+
+# --- Per-title ladders ---
+
+from cineflux.media.pertitle import (  # noqa: E402
+    Trial,
+    choose_rung,
+    choose_samples,
+    lowest_on_hull,
+    trial_plan,
+    upper_hull,
+)
+
+
+def test_samples_spread_over_the_title_or_take_it_whole() -> None:
+    assert choose_samples(6.0) == [(0.0, 6.0)]
+    assert choose_samples(600.0) == [(99.0, 2.0), (299.0, 2.0), (499.0, 2.0)]
+
+
+def test_trial_plan_has_the_default_encode_and_every_crf_per_rung() -> None:
+    plan = trial_plan(default_ladder(640, 360))
+    assert [(t.rung.height, t.crf) for t in plan] == [
+        (234, None), (234, 16.0), (234, 21.0), (234, 26.0), (234, 31.0),
+        (360, None), (360, 16.0), (360, 21.0), (360, 26.0), (360, 31.0),
+    ]  # fmt: skip
+
+
+def test_upper_hull_drops_points_below_it_and_costly_points_without_gain() -> None:
+    points = [(100, 70.0), (200, 80.0), (300, 82.0), (250, 75.0), (400, 90.0), (500, 89.0)]
+    assert upper_hull(points) == [(100, 70.0), (200, 80.0), (400, 90.0)]
+
+
+def test_lowest_point_of_the_hull_reaching_a_quality() -> None:
+    hull = [(100.0, 70.0), (200.0, 80.0), (400.0, 90.0)]
+    assert lowest_on_hull(hull, 65.0) == (0, 0.0)
+    assert lowest_on_hull(hull, 85.0) == (1, 0.5)
+    assert lowest_on_hull(hull, 95.0) is None
+
+
+RUNG = Rung("h264", 640, 360, 365_000)
+
+
+def test_easy_rung_moves_to_the_crf_that_keeps_its_quality() -> None:
+    trials = [
+        Trial(RUNG.id, None, 130_000, 96.9),
+        Trial(RUNG.id, 16.0, 90_000, 97.5),
+        Trial(RUNG.id, 21.0, 60_000, 96.3),
+        Trial(RUNG.id, 26.0, 48_000, 95.2),
+    ]
+    chosen = choose_rung(RUNG, trials)
+    assert chosen.id == RUNG.id and chosen.maxrate == RUNG.maxrate  # same rung, same cap
+    assert chosen.crf is not None and 16.0 < chosen.crf < 21.0
+    assert chosen.expected_bitrate is not None and 60_000 < chosen.expected_bitrate < 90_000
+    assert chosen.vmaf == 96.4
+
+
+def test_hard_rung_keeps_the_default_encode() -> None:
+    trials = [
+        Trial(RUNG.id, None, 376_000, 72.0),
+        Trial(RUNG.id, 16.0, 578_000, 77.5),
+        Trial(RUNG.id, 21.0, 579_000, 77.7),
+    ]
+    chosen = choose_rung(RUNG, trials)
+    assert (chosen.crf, chosen.expected_bitrate, chosen.vmaf) == (None, None, 72.0)
+
+
+def test_per_title_rung_is_encoded_at_capped_crf() -> None:
+    chunk = Chunk(index=0, start=0.0, duration=None, first_segment=1)
+    rung = Rung("h264", 640, 360, 365_000, vmaf=96.4, crf=18.5, expected_bitrate=70_000)
+    command = video_chunk_command(
+        "ffmpeg", Path("/in"), [rung], Path("/o"), chunk, frame_rate=Fraction(25), segment_seconds=4
+    )
+    assert _value_after(command, "-crf") == "18.5"
+    assert _value_after(command, "-maxrate") == str(RUNG.maxrate)
+    assert "-b:v" not in command
