@@ -15,6 +15,7 @@ from cineflux.catalog.api import router as catalog_router
 from cineflux.db import schema_is_current
 from cineflux.delivery.api import router as delivery_router
 from cineflux.logs import log_requests
+from cineflux.media.api import router as media_router
 from cineflux.platform import Platform
 from cineflux.web.pages import router as pages_router
 from cineflux.web.problems import install_problem_handlers
@@ -82,6 +83,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(catalog_router)
     app.include_router(accounts_router)
     app.include_router(delivery_router)
+    app.include_router(media_router)
     return app
 
 

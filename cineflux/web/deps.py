@@ -66,6 +66,16 @@ def api_user(user: OptionalUserDep) -> accounts.SignedInUser:
 ApiUserDep = Annotated[accounts.SignedInUser, Depends(api_user)]
 
 
+def operator_user(user: ApiUserDep) -> accounts.SignedInUser:
+    """An operator; subscribers get 403 (least privilege between the two)."""
+    if user.role != "operator":
+        raise Problem(403, "Operators only", "this resource belongs to the operator console")
+    return user
+
+
+OperatorDep = Annotated[accounts.SignedInUser, Depends(operator_user)]
+
+
 def check_csrf(platform: Platform, user: accounts.SignedInUser, presented: str | None) -> None:
     """Refuse a cookie-authenticated form post without the session's CSRF token."""
     if not accounts.csrf_token_valid(
