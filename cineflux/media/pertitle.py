@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cineflux.media.ladder import Rung, with_quality
@@ -116,6 +117,37 @@ def choose_rung(rung: Rung, trials: list[Trial]) -> Rung:
     )
 
 
-def choose_ladder(ladder: list[Rung], trials: list[Trial]) -> list[Rung]:
-    """The per-title ladder: every rung at its chosen quality setting."""
-    return [choose_rung(rung, trials) for rung in ladder]
+VERIFY_STEP = 1.5  # CRF step back when a verification misses
+VERIFY_TRIES = 3
+
+
+def verify_rung(
+    rung: Rung, default: Trial, candidate: Rung, measure: Callable[[float], Trial]
+) -> tuple[Rung, list[Trial]]:
+    """Encode the samples at the chosen CRF and keep it only if it really holds the quality.
+
+    The hull interpolates between trials; where quality changes fast with the rate (low
+    rungs) the interpolation can promise more than the encoder gives. Each miss steps the CRF
+    back; the rung falls back to the default encode if none holds, or if it saves nothing.
+    The VMAF and bitrate recorded are the measured ones.
+    """
+    fallback = with_quality(rung, vmaf=round(default.vmaf, 2))
+    if candidate.crf is None:
+        return fallback, []
+    target = default.vmaf - VMAF_ALLOWANCE
+    measured: list[Trial] = []
+    crf = candidate.crf
+    for _ in range(VERIFY_TRIES):
+        trial = measure(crf)
+        measured.append(trial)
+        if trial.bitrate >= default.bitrate:
+            return fallback, measured
+        if trial.vmaf >= target:
+            return (
+                with_quality(
+                    rung, vmaf=round(trial.vmaf, 2), crf=crf, expected_bitrate=trial.bitrate
+                ),
+                measured,
+            )
+        crf = round(crf - VERIFY_STEP, 2)
+    return fallback, measured

@@ -9,6 +9,7 @@ manifests that make them visible are written by ``finalize_job`` only when a tra
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -49,6 +50,7 @@ from cineflux.media.commands import (
     video_chunk_command,
 )
 from cineflux.media.encoder import run_ffmpeg
+from cineflux.media.ladder import Rung
 from cineflux.media.layout import (
     DASH_MANIFEST,
     HLS_MULTIVARIANT,
@@ -376,32 +378,38 @@ def _run_analysis(
     gop = max(1, round(float(Fraction(spec["frame_rate"])) * spec["segment_seconds"]))
     ladder = [r for r in map(rung_from_dict, spec["rungs"]) if r.codec == "h264"]
     plan = pertitle.trial_plan(ladder)
-    trials: list[pertitle.Trial] = []
-    for index, trial in enumerate(plan):
-        beat(0.95 * index / len(plan))
+    counter = iter(range(1_000_000))
+
+    def measure(rung: Rung, crf: float | None) -> pertitle.Trial:
+        index = next(counter)
         encoded = scratch / f"trial-{index}.mp4"
         run_ffmpeg(
             quality.trial_command(
-                ctx.ffmpeg,
-                reference,
-                trial.rung,
-                encoded,
-                gop=gop,
-                preset=ctx.encoders.h264_preset,
-                crf=trial.crf,
+                ctx.ffmpeg, reference, rung, encoded,
+                gop=gop, preset=ctx.encoders.h264_preset, crf=crf,
             )
-        )
+        )  # fmt: skip
         log = scratch / f"trial-{index}.json"
         run_ffmpeg(quality.vmaf_command(ctx.ffmpeg, encoded, reference, size, log))
-        trials.append(
-            pertitle.Trial(
-                rung_id=trial.rung.id,
-                crf=trial.crf,
-                bitrate=round(encoded.stat().st_size * 8 / seconds),
-                vmaf=quality.parse_vmaf_log(log.read_text()),
-            )
+        vmaf = quality.parse_vmaf_log(log.read_text())
+        bitrate = round(encoded.stat().st_size * 8 / seconds)
+        encoded.unlink()
+        return pertitle.Trial(rung.id, crf, bitrate, vmaf)
+
+    trials: list[pertitle.Trial] = []
+    for index, spec_trial in enumerate(plan):
+        beat(0.8 * index / len(plan))
+        trials.append(measure(spec_trial.rung, spec_trial.crf))
+    chosen: list[Rung] = []
+    for index, rung in enumerate(ladder):
+        beat(0.8 + 0.15 * index / len(ladder))
+        default = next(t for t in trials if t.rung_id == rung.id and t.crf is None)
+        candidate = pertitle.choose_rung(rung, trials)
+        verified, checks = pertitle.verify_rung(
+            rung, default, candidate, functools.partial(measure, rung)
         )
-    chosen = pertitle.choose_ladder(ladder, trials)
+        chosen.append(verified)
+        trials += checks
     others = [r for r in map(rung_from_dict, spec["rungs"]) if r.codec != "h264"]
     beat(0.95, force=True)
     return {

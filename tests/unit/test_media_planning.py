@@ -246,6 +246,7 @@ from cineflux.media.pertitle import (  # noqa: E402
     lowest_on_hull,
     trial_plan,
     upper_hull,
+    verify_rung,
 )
 
 
@@ -310,3 +311,43 @@ def test_per_title_rung_is_encoded_at_capped_crf() -> None:
     assert _value_after(command, "-crf") == "18.5"
     assert _value_after(command, "-maxrate") == str(RUNG.maxrate)
     assert "-b:v" not in command
+
+
+def _measure_with(results: dict[float, tuple[int, float]]) -> tuple[list[float], object]:
+    asked: list[float] = []
+
+    def measure(crf: float) -> Trial:
+        asked.append(crf)
+        bitrate, vmaf = results[crf]
+        return Trial(RUNG.id, crf, bitrate, vmaf)
+
+    return asked, measure
+
+
+DEFAULT = Trial(RUNG.id, None, 130_000, 96.9)
+CANDIDATE = Rung("h264", 640, 360, 365_000, vmaf=96.4, crf=20.0, expected_bitrate=60_000)
+
+
+def test_verified_crf_is_kept_with_its_measured_figures() -> None:
+    asked, measure = _measure_with({20.0: (62_000, 96.5)})
+    chosen, checks = verify_rung(RUNG, DEFAULT, CANDIDATE, measure)  # type: ignore[arg-type]
+    assert asked == [20.0] and len(checks) == 1
+    assert (chosen.crf, chosen.expected_bitrate, chosen.vmaf) == (20.0, 62_000, 96.5)
+
+
+def test_a_missed_verification_steps_the_crf_back() -> None:
+    asked, measure = _measure_with({20.0: (60_000, 95.0), 18.5: (75_000, 96.6)})
+    chosen, _ = verify_rung(RUNG, DEFAULT, CANDIDATE, measure)  # type: ignore[arg-type]
+    assert asked == [20.0, 18.5]
+    assert (chosen.crf, chosen.vmaf) == (18.5, 96.6)
+
+
+def test_no_saving_or_no_hold_falls_back_to_the_default_encode() -> None:
+    asked, measure = _measure_with(
+        {20.0: (60_000, 90.0), 18.5: (70_000, 91.0), 17.0: (80_000, 92.0)}
+    )
+    chosen, _ = verify_rung(RUNG, DEFAULT, CANDIDATE, measure)  # type: ignore[arg-type]
+    assert asked == [20.0, 18.5, 17.0] and chosen.crf is None and chosen.vmaf == 96.9
+    _, costly = _measure_with({20.0: (140_000, 97.0)})
+    chosen, _ = verify_rung(RUNG, DEFAULT, CANDIDATE, costly)  # type: ignore[arg-type]
+    assert chosen.crf is None
