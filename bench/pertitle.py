@@ -8,7 +8,7 @@ over the whole title, and its real bitrate read from its segments.
 Targets (issue: media pipeline, (c)): on average >= 20% fewer bits at equal VMAF (+-1), and
 no rung more than 1 VMAF point below the fixed ladder's same rung.
 
-    python bench/pertitle.py [--seconds 12]
+    python bench/pertitle.py [--seconds 30]
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def rung_scores(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=12)
+    parser.add_argument("--seconds", type=float, default=30)
     args = parser.parse_args()
     ffmpeg = ffmpeg_executable()
     rows: list[dict[str, object]] = []

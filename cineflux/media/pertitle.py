@@ -20,8 +20,9 @@ from cineflux.media.ladder import Rung, with_quality
 
 CRF_POINTS = (16.0, 21.0, 26.0, 31.0)
 VMAF_ALLOWANCE = 0.5  # per-title rungs aim this far below the default rung's VMAF
-SAMPLE_COUNT = 3
-SAMPLE_SECONDS = 2.0
+SAMPLE_SECONDS = 4.0  # long enough for the rate control to settle
+MIN_SAMPLES, MAX_SAMPLES = 3, 10
+SAMPLED_SHARE = 0.1  # of the title, within those bounds
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,10 @@ class Trial:
     vmaf: float
 
 
-def choose_samples(
-    duration: float, count: int = SAMPLE_COUNT, seconds: float = SAMPLE_SECONDS
-) -> list[tuple[float, float]]:
-    """(start, length) of evenly spread samples; the whole title when it is short."""
+def choose_samples(duration: float, seconds: float = SAMPLE_SECONDS) -> list[tuple[float, float]]:
+    """(start, length) of evenly spread samples covering about a tenth of the title (3 to 10
+    of them); the whole title when that would be most of it anyway."""
+    count = min(MAX_SAMPLES, max(MIN_SAMPLES, math.ceil(duration * SAMPLED_SHARE / seconds)))
     if duration <= count * seconds * 1.5:
         return [(0.0, duration)]
     step = duration / count

@@ -252,7 +252,10 @@ from cineflux.media.pertitle import (  # noqa: E402
 
 def test_samples_spread_over_the_title_or_take_it_whole() -> None:
     assert choose_samples(6.0) == [(0.0, 6.0)]
-    assert choose_samples(600.0) == [(99.0, 2.0), (299.0, 2.0), (499.0, 2.0)]
+    assert choose_samples(18.0) == [(0.0, 18.0)]
+    assert choose_samples(30.0) == [(3.0, 4.0), (13.0, 4.0), (23.0, 4.0)]
+    samples = choose_samples(7200.0)
+    assert len(samples) == 10 and samples[0] == (358.0, 4.0)
 
 
 def test_trial_plan_has_the_default_encode_and_every_crf_per_rung() -> None:
