@@ -23,6 +23,11 @@ class Settings(BaseSettings):
         "or postgresql+psycopg://user@host/db",
     )
     redis_url: str | None = Field(default=None, description="optional, checked by /readyz")
+    storage: Literal["local", "s3"] = Field(default="local", description="where media lives")
+    s3_bucket: str | None = None
+    s3_prefix: str = ""
+    s3_endpoint_url: str | None = Field(default=None, description="for S3-compatible stores")
+    s3_region: str = "us-east-1"
     secret_key: SecretStr | None = Field(
         default=None, description="signs sessions and CSRF tokens; generated on first run if unset"
     )

@@ -31,6 +31,18 @@ class Platform:
         return ffmpeg_executable()
 
 
+def make_storage(settings: Settings) -> Storage:
+    """The storage adapter the settings choose."""
+    if settings.storage == "s3":
+        from cineflux.storage.s3 import S3Storage, make_s3_client
+
+        if not settings.s3_bucket:
+            raise ValueError("CINEFLUX_STORAGE=s3 needs CINEFLUX_S3_BUCKET")
+        client = make_s3_client(settings.s3_endpoint_url, settings.s3_region)
+        return S3Storage(client, settings.s3_bucket, settings.s3_prefix)
+    return LocalStorage(settings.media_dir)
+
+
 def build_platform(
     settings: Settings,
     *,
@@ -47,7 +59,7 @@ def build_platform(
         settings=settings,
         engine=engine,
         sessions=sessions or make_session_factory(engine),
-        storage=LocalStorage(settings.media_dir),
+        storage=make_storage(settings),
         signing_key=settings.signing_key(),
         clock=clock or SystemClock(),
     )

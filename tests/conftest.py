@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from cineflux.media.synthetic import SyntheticFilm, render_film
 from cineflux.models import Base
 from cineflux.platform import Platform
 from cineflux.storage import LocalStorage
+from cineflux.storage.s3 import S3Storage
 
 POSTGRES_URL = os.environ.get("CINEFLUX_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("CINEFLUX_TEST_REDIS_URL")
@@ -166,3 +168,36 @@ def small_film(ffmpeg: str, media_dir: Path) -> Path:
     640x360 is the smallest size that gets two rungs of the default ladder (234p, 360p).
     """
     return render_film(ffmpeg, TEST_FILM, media_dir / "small.mp4", seconds=6, width=640, height=360)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3 API on loopback: moto's server mode, in a thread of this process."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_storage(s3_endpoint: str) -> S3Storage:
+    """S3 storage in a fresh bucket, under a key prefix."""
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    bucket = f"cineflux-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    return S3Storage(client, bucket, prefix="media")

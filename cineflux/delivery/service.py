@@ -67,6 +67,38 @@ def playback_urls(package: PublishedPackage) -> PlaybackUrls:
     )
 
 
+class RangeNotSatisfiable(Exception):
+    """A Range that lies outside the object."""
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The single byte range asked for, inclusive, or None for the whole object.
+
+    Multiple ranges and malformed headers are answered with the whole object, as RFC 9110
+    allows; ranges wholly past the end raise ``RangeNotSatisfiable`` (416).
+    """
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, sep, last = header[len("bytes=") :].strip().partition("-")
+    if not sep:
+        return None
+    try:
+        if first == "":
+            length = int(last)
+            if length <= 0:
+                raise RangeNotSatisfiable(header)
+            return max(0, size - length), size - 1
+        start = int(first)
+        end = int(last) if last else size - 1
+    except ValueError:
+        return None
+    if start >= size:
+        raise RangeNotSatisfiable(header)
+    if end < start:
+        return None
+    return start, min(end, size - 1)
+
+
 def content_type_for(key: str) -> str:
     """The Content-Type of a stored file, by its extension."""
     return CONTENT_TYPES.get(PurePosixPath(key).suffix.lower(), "application/octet-stream")

@@ -272,7 +272,7 @@ def _source_path(ctx: WorkerContext, key: str, scratch: Path) -> Path:
     if local is not None:
         return local
     copy = scratch / Path(key).name
-    copy.write_bytes(ctx.storage.read_bytes(key))
+    ctx.storage.download(key, copy)
     return copy
 
 

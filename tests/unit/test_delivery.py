@@ -6,7 +6,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from cineflux.delivery.service import cache_control_for, content_type_for, playback_urls
+from cineflux.delivery.service import (
+    RangeNotSatisfiable,
+    cache_control_for,
+    content_type_for,
+    parse_range,
+    playback_urls,
+)
 
 
 @dataclass
@@ -47,3 +53,29 @@ def test_segments_are_immutable_and_manifests_short_lived() -> None:
     assert "max-age=31536000" in cache_control_for("t/poster.jpg")
     assert cache_control_for("t/master.m3u8") == "private, max-age=60"
     assert cache_control_for("t/manifest.mpd") == "private, max-age=60"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        ("bytes=0-9", (0, 9)),
+        ("bytes=10-", (10, 99)),
+        ("bytes=-10", (90, 99)),
+        ("bytes=90-200", (90, 99)),
+        ("bytes=5-2", None),
+        ("bytes=0-1,5-6", None),
+        ("items=0-1", None),
+        ("bytes=x-y", None),
+    ],
+)
+def test_ranges_are_parsed_as_rfc_9110_says(
+    header: str | None, expected: tuple[int, int] | None
+) -> None:
+    assert parse_range(header, 100) == expected
+
+
+@pytest.mark.parametrize("header", ["bytes=100-", "bytes=150-160", "bytes=-0"])
+def test_ranges_past_the_end_are_not_satisfiable(header: str) -> None:
+    with pytest.raises(RangeNotSatisfiable):
+        parse_range(header, 100)

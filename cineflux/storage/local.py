@@ -1,8 +1,4 @@
-"""The ``Storage`` port: where published media lives, and its local-directory adapter.
-
-Keys are relative POSIX paths such as ``titles/<id>/master.m3u8``. Publication moves a whole
-directory into place at once, so a reader sees either nothing or the complete package.
-"""
+"""Local-directory storage: staging beside the published tree, so publishing is a rename."""
 
 from __future__ import annotations
 
@@ -10,68 +6,8 @@ import os
 import shutil
 import uuid
 from pathlib import Path, PurePosixPath
-from typing import Protocol
 
-
-class InvalidKey(ValueError):
-    """A storage key that is empty, absolute, or tries to leave the storage root."""
-
-
-class AlreadyPublished(FileExistsError):
-    """Something is already published under this prefix."""
-
-
-class Storage(Protocol):
-    """Published media, addressed by relative keys."""
-
-    def publish_directory(self, source: Path, prefix: str, *, replace: bool = False) -> None:
-        """Move a finished local directory under ``prefix``, atomically.
-
-        ``replace`` swaps out what is already there (a task re-run after a crash).
-        """
-        ...
-
-    def write_atomic(self, key: str, data: bytes) -> None:
-        """Store ``data`` under ``key``; readers see the old or the new bytes, never a mix."""
-        ...
-
-    def put_file(self, key: str, source: Path) -> None:
-        """Store a copy of a local file under ``key``."""
-        ...
-
-    def read_bytes(self, key: str) -> bytes:
-        """The bytes stored under ``key``; ``FileNotFoundError`` when there are none."""
-        ...
-
-    def remove_prefix(self, prefix: str) -> None:
-        """Delete everything under ``prefix``; no error if there is nothing."""
-        ...
-
-    def exists(self, key: str) -> bool:
-        """Whether an object is stored under ``key``."""
-        ...
-
-    def local_path(self, key: str) -> Path | None:
-        """A file on this machine holding ``key``, or None when it is not stored."""
-        ...
-
-    def list_prefix(self, prefix: str) -> list[str]:
-        """Every key under ``prefix``, sorted."""
-        ...
-
-    def staging_dir(self) -> Path:
-        """A fresh private directory on the same file system, for building a package."""
-        ...
-
-
-def normalise_key(key: str) -> str:
-    """Validate a key and return its canonical form; refuse anything that could escape."""
-    if not key or "\x00" in key or "\\" in key:
-        raise InvalidKey(f"invalid storage key: {key!r}")
-    path = PurePosixPath(key)
-    if path.is_absolute() or any(part in ("..", ".", "") for part in key.split("/")):
-        raise InvalidKey(f"invalid storage key: {key!r}")
-    return str(path)
+from cineflux.storage import AlreadyPublished, InvalidKey, ObjectInfo, normalise_key
 
 
 class LocalStorage:
@@ -160,3 +96,21 @@ class LocalStorage:
         path = self._staging_root / uuid.uuid4().hex
         path.mkdir()
         return path
+
+    def download(self, key: str, target: Path) -> None:
+        """Copy the stored file."""
+        shutil.copyfile(self._path(key), target)
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        """Size and a tag from size and modification time (published files never change)."""
+        path = self._path(key)
+        if not path.is_file():
+            return None
+        info = path.stat()
+        return ObjectInfo(size=info.st_size, etag=f'"{info.st_size:x}-{info.st_mtime_ns:x}"')
+
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        """Read the bytes from the file."""
+        with open(self._path(key), "rb") as handle:
+            handle.seek(start)
+            return handle.read(end - start + 1)
