@@ -42,6 +42,15 @@ class Settings(BaseSettings):
         default=60, ge=1, description="video is encoded in chunks of this length, in parallel"
     )
     workers: int = Field(default=2, ge=1, le=64, description="in-process encoding workers")
+    queue: Literal["inprocess", "celery"] = Field(
+        default="inprocess", description="who runs encoding tasks: threads, or Celery workers"
+    )
+    celery_broker_url: str | None = Field(
+        default=None, description="the Celery broker; CINEFLUX_REDIS_URL when unset"
+    )
+    celery_messages: int = Field(
+        default=8, ge=1, description="workers woken per job (each works until the job ends)"
+    )
     lease_seconds: int = Field(
         default=60, ge=2, description="a task whose worker is silent this long is taken over"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -267,11 +268,33 @@ def worker(
     ] = False,
     threads: Annotated[int, typer.Option(help="tasks run at the same time")] = 1,
     poll_seconds: Annotated[float, typer.Option(help="pause between looks for work")] = 2.0,
+    celery: Annotated[
+        bool, typer.Option("--celery", help="take work from the Celery broker (Redis)")
+    ] = False,
 ) -> None:
     """Run encoding tasks from the database (and take over those of dead workers)."""
     import threading
 
     platform = load_platform()
+    if celery:
+        from cineflux.media.celery_app import make_celery
+
+        settings = platform.settings
+        broker = settings.celery_broker_url or settings.redis_url
+        if not broker:
+            fail("--celery needs CINEFLUX_CELERY_BROKER_URL or CINEFLUX_REDIS_URL")
+        make_celery(broker).worker_main(
+            [
+                "worker",
+                f"--concurrency={threads}",
+                "--queues=cineflux-media",
+                "--loglevel=INFO",
+                f"--hostname=cineflux-{os.getpid()}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ]
+        )
+        return
     base = worker_context(platform)
 
     def loop() -> None:

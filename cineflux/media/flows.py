@@ -8,6 +8,7 @@ title becomes visible when phase 1 is published.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from cineflux.media.plan import (
     text_tracks,
 )
 from cineflux.media.probe import SourceInfo, probe
-from cineflux.media.queue import InProcessQueue, JobQueue
+from cineflux.media.queue import TERMINAL, CeleryQueue, InProcessQueue, JobQueue
 from cineflux.media.service import JobProgress
 from cineflux.media.subtitles import read_subtitles, to_webvtt
 from cineflux.media.tasks import WorkerContext
@@ -77,6 +78,17 @@ def worker_context(platform: Platform) -> WorkerContext:
             av1_preset=settings.av1_preset,
         ),
     )
+
+
+def make_queue(platform: Platform) -> JobQueue:
+    """The queue the settings choose: threads here, or Celery workers anywhere."""
+    settings = platform.settings
+    if settings.queue == "celery":
+        broker = settings.celery_broker_url or settings.redis_url
+        if not broker:
+            raise ValueError("CINEFLUX_QUEUE=celery needs CINEFLUX_CELERY_BROKER_URL or REDIS_URL")
+        return CeleryQueue(broker, settings.celery_messages)
+    return InProcessQueue(worker_context(platform), settings.workers)
 
 
 def _read_subtitle_inputs(options: list[str]) -> list[tuple[str, bool, str]]:
@@ -161,7 +173,7 @@ def ingest_into(
     on_progress: Callable[[JobProgress], None] | None = None,
 ) -> IngestResult:
     """Ingest with in-process workers and wait for the whole ladder; ``IngestFailed`` if not."""
-    queue = InProcessQueue(worker_context(platform), platform.settings.workers)
+    queue = make_queue(platform)
     submitted = submit_ingest(
         platform,
         path,
@@ -173,13 +185,18 @@ def ingest_into(
     )
     if on_submitted is not None:
         on_submitted(submitted)
+    pause = threading.Event()
     while True:
-        queue.join(timeout=0.25)
+        if isinstance(queue, InProcessQueue):
+            queue.join(timeout=0.25)
+        else:
+            pause.wait(0.25)  # remote workers: watch the job's progress in the database
         with platform.sessions() as session:
             progress = media.job_progress(session, submitted.job_id, clock=platform.clock)
         if on_progress is not None:
             on_progress(progress)
-        if not queue.busy:
+        local_busy = isinstance(queue, InProcessQueue) and queue.busy
+        if progress.state in TERMINAL and not local_busy:
             break
     if progress.state != "succeeded":
         raise IngestFailed(progress.error or f"the encoding job ended {progress.state}")
