@@ -126,6 +126,9 @@ def _video_encoder(rung: Rung, gop: int, segment_seconds: int, enc: EncoderSetti
             "-c:v", "libsvtav1", "-preset", str(enc.av1_preset),
             "-svtav1-params", "scd=0:enable-overlays=0",
         ]  # fmt: skip
+        # SVT-AV1's VBR refuses a max rate (only capped CRF takes one): its buffer bounds peaks.
+        if rung.crf is None:
+            rate = ["-b:v", str(rung.bitrate), "-bufsize", str(rung.bufsize)]
     else:
         raise ValueError(f"unknown codec {rung.codec!r}")
     return [*codec, "-pix_fmt", "yuv420p", *keyframes, *rate, "-an", "-sn", "-dn"]

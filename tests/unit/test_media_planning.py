@@ -147,6 +147,8 @@ def test_other_codecs_get_their_encoders(codec: str, encoder: str, marker: str) 
     )  # fmt: skip
     assert _value_after(command, "-c:v") == encoder
     assert marker in command
+    # SVT-AV1's VBR takes no max rate; x265's does.
+    assert ("-maxrate" in command) == (codec == "hevc")
 
 
 def test_audio_command_tags_the_language() -> None:
