@@ -69,7 +69,7 @@ def baseline_command(ffmpeg: str, source: Path, out: Path, segment_seconds: int 
 
 def run_ours(source: Path, root: Path, run: int) -> tuple[float, float]:
     """(seconds to playable, seconds to the full ladder), from the call to the end."""
-    settings = Settings(data_dir=root / f"data-{run}")
+    settings = Settings(data_dir=root / f"data-{run}", per_title_ladder=False)
     platform = build_platform(settings)
     started = time.perf_counter()
     playable: list[float] = []
