@@ -48,6 +48,25 @@ def _decode(data: bytes, name: str) -> str:
     raise InvalidSubtitles(f"{name}: not text in UTF-8 or Windows-1252")
 
 
+def _cue(
+    lines: list[str], index: int, name: str, timing: re.Pattern[str], expected: str
+) -> tuple[Cue, int]:
+    """The cue whose timing line is ``lines[index]``, and the index after its text."""
+    match = timing.match(lines[index])
+    if not match:
+        raise InvalidSubtitles(f"{name}: line {index + 1}: expected '{expected}'")
+    g = match.groups()
+    start, end = _seconds(*g[0:4]), _seconds(*g[4:8])
+    if end <= start:
+        raise InvalidSubtitles(f"{name}: line {index + 1}: cue ends before it starts")
+    index += 1
+    body = []
+    while index < len(lines) and lines[index].strip():
+        body.append(lines[index].rstrip())
+        index += 1
+    return Cue(start, end, "\n".join(body)), index
+
+
 def parse_srt(data: bytes, name: str = "subtitles") -> list[Cue]:
     """Cues of a SubRip file (UTF-8, or Windows-1252 as many French files are)."""
     text = _decode(data, name)
@@ -63,21 +82,8 @@ def parse_srt(data: bytes, name: str = "subtitles") -> list[Cue]:
             index += 1
         if index >= len(lines):
             raise InvalidSubtitles(f"{name}: line {block_start + 1}: cue number without timing")
-        match = _SRT_TIME.match(lines[index])
-        if not match:
-            raise InvalidSubtitles(
-                f"{name}: line {index + 1}: expected 'HH:MM:SS,mmm --> HH:MM:SS,mmm'"
-            )
-        g = match.groups()
-        start, end = _seconds(*g[0:4]), _seconds(*g[4:8])
-        if end <= start:
-            raise InvalidSubtitles(f"{name}: line {index + 1}: cue ends before it starts")
-        index += 1
-        body = []
-        while index < len(lines) and lines[index].strip():
-            body.append(lines[index].rstrip())
-            index += 1
-        cues.append(Cue(start, end, "\n".join(body)))
+        cue, index = _cue(lines, index, name, _SRT_TIME, "HH:MM:SS,mmm --> HH:MM:SS,mmm")
+        cues.append(cue)
     if not cues:
         raise InvalidSubtitles(f"{name}: no subtitle cue found")
     return cues
@@ -104,22 +110,8 @@ def parse_webvtt(data: bytes, name: str = "subtitles") -> list[Cue]:
             index += 1  # cue identifier
             if index >= len(lines) or "-->" not in lines[index]:
                 raise InvalidSubtitles(f"{name}: line {index}: cue without timing")
-            line = lines[index]
-        match = _VTT_TIME.match(line)
-        if not match:
-            raise InvalidSubtitles(
-                f"{name}: line {index + 1}: expected 'HH:MM:SS.mmm --> HH:MM:SS.mmm'"
-            )
-        g = match.groups()
-        start, end = _seconds(*g[0:4]), _seconds(*g[4:8])
-        if end <= start:
-            raise InvalidSubtitles(f"{name}: line {index + 1}: cue ends before it starts")
-        index += 1
-        body = []
-        while index < len(lines) and lines[index].strip():
-            body.append(lines[index].rstrip())
-            index += 1
-        cues.append(Cue(start, end, "\n".join(body)))
+        cue, index = _cue(lines, index, name, _VTT_TIME, "HH:MM:SS.mmm --> HH:MM:SS.mmm")
+        cues.append(cue)
     if not cues:
         raise InvalidSubtitles(f"{name}: no subtitle cue found")
     return cues
