@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -76,6 +77,10 @@ def demo(
     from cineflux.demo import prepare_demo
 
     platform = load_platform()
+    if "CINEFLUX_PER_TITLE_LADDER" not in os.environ:
+        # The analysis takes minutes per film on a laptop; the demo shows the rest at once.
+        platform.settings.per_title_ladder = False
+        console.print("Demo films use the fixed ladder (CINEFLUX_PER_TITLE_LADDER=true to analyse)")
     login = prepare_demo(platform)
     settings = platform.settings
     url = settings.public_url or f"http://{host or settings.host}:{port or settings.port}"

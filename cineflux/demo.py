@@ -36,7 +36,9 @@ def demo_password(platform: Platform) -> str:
     return path.read_text().strip()
 
 
-def prepare_demo(platform: Platform, *, seconds: float = 20) -> DemoLogin:
+def prepare_demo(
+    platform: Platform, *, seconds: float = 20, width: int = 1280, height: int = 720
+) -> DemoLogin:
     """Make sure the demo films and subscriber exist; a second run only checks."""
     sources = platform.settings.resolved_data_dir / "demo-sources"
     for film in DEMO_FILMS:
@@ -47,7 +49,7 @@ def prepare_demo(platform: Platform, *, seconds: float = 20) -> DemoLogin:
         source = sources / f"{film.slug}.mp4"
         if not source.exists():
             console.print(f"Rendering [bold]{film.title}[/] with ffmpeg…")
-            render_film(platform.ffmpeg, film, source, seconds=seconds)
+            render_film(platform.ffmpeg, film, source, seconds=seconds, width=width, height=height)
         ingest_with_progress(platform, Path(source), name=film.title, year=film.year)
     password = demo_password(platform)
     with transaction(platform.sessions) as session:

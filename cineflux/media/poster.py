@@ -13,7 +13,7 @@ CANDIDATE_SHARES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 
 
 class NoPosterFrame(ValueError):
-    """Every candidate frame was black or flat."""
+    """No candidate frame could be decoded at all."""
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,17 @@ def is_usable(stats: FrameStats) -> bool:
 
 
 def choose_poster(candidates: list[FrameStats]) -> int:
-    """Index of the most detailed usable candidate; ``NoPosterFrame`` when none is usable."""
-    usable = [(stats.stddev, -i, i) for i, stats in enumerate(candidates) if is_usable(stats)]
-    if not usable:
-        raise NoPosterFrame("every candidate frame is black, white or flat")
-    return max(usable)[2]
+    """Index of the most detailed usable candidate.
+
+    A film that is dark (or bright) all through still needs a poster: then the most detailed
+    frame of all wins, flat and black ones last.
+    """
+    if not candidates:
+        raise NoPosterFrame("no frame could be decoded for the poster")
+    ranked = [
+        (is_usable(stats), stats.stddev, stats.mean, -i, i) for i, stats in enumerate(candidates)
+    ]
+    return max(ranked)[4]
 
 
 def _frame_at(container: av.container.InputContainer, seconds: float) -> Image.Image | None:

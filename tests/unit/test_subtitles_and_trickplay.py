@@ -90,8 +90,11 @@ def test_poster_is_the_most_detailed_frame_that_is_not_black() -> None:
         FrameStats(8.0, 250.0, 80.0),  # white flash
     ]
     assert choose_poster(frames) == 2
+    # A dark film still gets its most detailed frame, never a flat black one.
+    dark = [FrameStats(1.0, 0.0, 0.0), FrameStats(2.0, 18.0, 9.0), FrameStats(3.0, 20.0, 4.0)]
+    assert choose_poster(dark) == 1
     with pytest.raises(NoPosterFrame):
-        choose_poster([FrameStats(1.0, 0.0, 0.0), FrameStats(2.0, 128.0, 2.0)])
+        choose_poster([])
 
 
 @pytest.mark.parametrize(
