@@ -212,7 +212,7 @@ def report(
         )
     console.print(table)
     for track in audio:
-        console.print(f"audio  {track['name']} ({track['language']}) {track['codec']}")
+        console.print(f"audio  {track['name']} ({track['language'] or 'und'}) {track['codec']}")
     for subtitle in text:
         forced = " forced" if subtitle["forced"] else ""
         console.print(f"text   {subtitle['name']} ({subtitle['language']}){forced}")

@@ -84,6 +84,7 @@ def build_film_command(
     ]  # fmt: skip
     if audio:
         command += ["-map", "2:a", "-c:a", "aac", "-b:a", "192k", "-ac", "2"]
+        command += ["-metadata:s:a:0", "language=fra"]  # the demo's films are French
     command += [
         "-t", f"{seconds:g}",
         "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
