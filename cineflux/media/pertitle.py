@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from cineflux.media.ladder import Rung, with_quality
 
-CRF_POINTS = (16.0, 21.0, 26.0, 31.0)
+CRF_POINTS = (10.0, 14.0, 19.0, 24.0, 30.0)  # covers the default rungs from 1080p down
 VMAF_ALLOWANCE = 0.5  # per-title rungs aim this far below the default rung's VMAF
 SAMPLE_SECONDS = 4.0  # long enough for the rate control to settle
 MIN_SAMPLES, MAX_SAMPLES = 3, 10

@@ -226,7 +226,7 @@ def plan_job(
             phase=PHASE_ANALYSIS,
             priority=10,
             params={},
-            weight=len(h264) * 4 * min(source.duration_seconds, 6.0) * 0.5,
+            weight=len(h264) * 7 * min(source.duration_seconds, 12.0) * 0.3,
         )
         return JobPlan(spec=spec, tasks=[analysis])
     return JobPlan(spec=spec, tasks=encode_tasks(spec))

@@ -36,8 +36,8 @@ def test_easy_content_gets_fewer_bits_at_the_same_quality(
         assert package is not None
         video = {r.track_id: r for r in package.renditions if r.kind == "video"}
     analysis = job.spec["analysis"]
-    # Two rungs: the default encode and four CRFs each, then a verification of each choice.
-    assert len(analysis["trials"]) >= 2 * 5 + 2
+    # Two rungs: the default encode and five CRFs each, then a verification of each choice.
+    assert len(analysis["trials"]) >= 2 * 6 + 2
     defaults = {t["rung_id"]: t for t in analysis["trials"] if t["crf"] is None}
     assert set(defaults) == {r.id for r in default_ladder(640, 360)}
     for rung in job.spec["rungs"]:

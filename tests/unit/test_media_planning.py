@@ -263,8 +263,8 @@ def test_samples_spread_over_the_title_or_take_it_whole() -> None:
 def test_trial_plan_has_the_default_encode_and_every_crf_per_rung() -> None:
     plan = trial_plan(default_ladder(640, 360))
     assert [(t.rung.height, t.crf) for t in plan] == [
-        (234, None), (234, 16.0), (234, 21.0), (234, 26.0), (234, 31.0),
-        (360, None), (360, 16.0), (360, 21.0), (360, 26.0), (360, 31.0),
+        (234, None), (234, 10.0), (234, 14.0), (234, 19.0), (234, 24.0), (234, 30.0),
+        (360, None), (360, 10.0), (360, 14.0), (360, 19.0), (360, 24.0), (360, 30.0),
     ]  # fmt: skip
 
 
