@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import asdict
-from fractions import Fraction
 from typing import Any
 
 from cineflux.media.layout import (
@@ -22,8 +21,6 @@ from cineflux.media.layout import (
     MediaTrack,
     PackageLayout,
     Segment,
-    TextTrack,
-    Thumbnails,
 )
 from cineflux.media.trickplay import SpriteSheet, thumbnails_vtt
 from cineflux.media.writers import (
@@ -106,23 +103,6 @@ def layout_to_json(layout: PackageLayout) -> dict[str, Any]:
         "text": [asdict(t) for t in layout.text],
         "thumbnails": asdict(layout.thumbnails) if layout.thumbnails else None,
     }
-
-
-def layout_from_json(data: dict[str, Any]) -> PackageLayout:
-    """The layout stored with a package."""
-
-    def track(d: dict[str, Any]) -> MediaTrack:
-        values = dict(d)
-        values["segments"] = tuple(Segment(duration=a, size=b) for a, b in d["segments"])
-        values["frame_rate"] = Fraction(d["frame_rate"]) if d.get("frame_rate") else None
-        return MediaTrack(**values)
-
-    return PackageLayout(
-        video=tuple(track(t) for t in data["video"]),
-        audio=tuple(track(t) for t in data["audio"]),
-        text=tuple(TextTrack(**t) for t in data["text"]),
-        thumbnails=Thumbnails(**data["thumbnails"]) if data.get("thumbnails") else None,
-    )
 
 
 def publish_layout(

@@ -9,7 +9,6 @@ segments, each a task any worker can take.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -301,13 +300,3 @@ def encode_tasks(spec: dict[str, Any]) -> list[TaskPlan]:
                 )
             )
     return tasks
-
-
-_SAFE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,99}$")
-
-
-def check_track_id(track_id: str) -> str:
-    """Track ids become directory names: refuse anything but a plain lowercase name."""
-    if not _SAFE.match(track_id):
-        raise InvalidIngestRequest(f"invalid track id {track_id!r}")
-    return track_id
