@@ -356,3 +356,13 @@ def test_no_saving_or_no_hold_falls_back_to_the_default_encode() -> None:
     _, costly = _measure_with({20.0: (140_000, 97.0)})
     chosen, _ = verify_rung(RUNG, DEFAULT, CANDIDATE, costly)  # type: ignore[arg-type]
     assert chosen.crf is None
+
+
+def test_poor_rungs_keep_the_default_encode() -> None:
+    trials = [
+        Trial(RUNG.id, None, 140_000, 62.0),
+        Trial(RUNG.id, 24.0, 110_000, 63.0),
+        Trial(RUNG.id, 30.0, 80_000, 58.0),
+    ]
+    chosen = choose_rung(RUNG, trials)
+    assert (chosen.crf, chosen.vmaf) == (None, 62.0)
