@@ -113,7 +113,6 @@ class Thumbnails:
     tile_width: int
     tile_height: int
     interval: float
-    sprite_count: int
     index_name: str = "thumbnails.vtt"
 
 

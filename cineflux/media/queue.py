@@ -54,14 +54,13 @@ class InProcessQueue:
         self.ctx = ctx
         self.workers = workers
         self._threads: list[threading.Thread] = []
-        self._stop = threading.Event()
 
     def submit(self, job_id: str) -> None:
         """Start worker threads that work on the job until it ends."""
         for _ in range(self.workers):
             thread = threading.Thread(
                 target=work_on_job,
-                args=(self.ctx.for_thread(), job_id, self._stop.wait),
+                args=(self.ctx.for_thread(), job_id, threading.Event().wait),
                 name="cineflux-worker",
                 daemon=True,
             )
@@ -78,10 +77,6 @@ class InProcessQueue:
         for thread in self._threads:
             thread.join(timeout)
         self._threads = [t for t in self._threads if t.is_alive()]
-
-    def stop(self) -> None:
-        """Ask the threads to stop after their current task."""
-        self._stop.set()
 
 
 class CeleryQueue:

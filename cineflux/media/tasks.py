@@ -627,7 +627,6 @@ def _publish(
         tile_width=t["tile_width"],
         tile_height=t["tile_height"],
         interval=t["interval"],
-        sprite_count=len(sprites),
     )
     layout = PackageLayout(video=tuple(video), audio=tuple(audio), text=text, thumbnails=thumbnails)
     publish_layout(

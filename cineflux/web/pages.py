@@ -90,6 +90,7 @@ def login_submit(
             request, safe_next_path(next), "Wrong email or password.", status_code=401
         )
     ttl = timedelta(hours=platform.settings.session_ttl_hours)
+    accounts.purge_expired_sessions(db, clock=platform.clock)  # one indexed delete per sign-in
     token = accounts.open_session(db, clock=platform.clock, user=user, ttl=ttl)
     response = RedirectResponse(safe_next_path(next), status_code=303)
     response.set_cookie(
