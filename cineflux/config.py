@@ -62,6 +62,20 @@ class Settings(BaseSettings):
         default=True,
         description="choose each title's bitrates by trial encodes scored with VMAF",
     )
+    platform_profile: Literal["svod-signatory", "svod-other", "svod-investor"] = Field(
+        default="svod-other",
+        description="the platform's standing under the chronologie des médias: signatory of "
+        "the agreement, investor in French films, or neither (decides the SVOD delay)",
+    )
+    geoip_database: Path | None = Field(
+        default=None,
+        description="MaxMind GeoIP2/GeoLite2 Country or City database (.mmdb) locating viewers",
+    )
+    avails_schema_dir: Path | None = Field(
+        default=None,
+        description="directory of the MovieLabs avails-vX.xsd and md-vX.xsd schemas; avails "
+        "are validated against them (the built-in structural check applies either way)",
+    )
     h264_preset: str = "veryfast"
     hevc_preset: str = "fast"
     av1_preset: int = Field(default=8, ge=0, le=13)

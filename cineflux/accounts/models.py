@@ -21,6 +21,10 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(16), default="subscriber")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # EU portability (Regulation 2017/1128): the member state of residence, once verified
+    # (e.g. from the payment method's country), keeps the home catalogue while travelling.
+    home_country: Mapped[str | None] = mapped_column(String(2))
+    home_country_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class WebSession(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from cineflux.db import make_engine
+from cineflux.db import include_object, make_engine
 from cineflux.models import Base
 
 config = context.config
@@ -18,6 +18,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -30,7 +31,10 @@ def run_migrations_online() -> None:
     connectable = make_engine(url)
     with connectable.connect() as connection:
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -1,0 +1,1 @@
+"""Rights: licence windows, holdbacks, the chronologie des médias, avails and territories."""
