@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cineflux.catalog.models import Title
+from cineflux.catalog.models import (
+    AGE_RATINGS,
+    TITLE_KINDS,
+    Credit,
+    Genre,
+    Person,
+    Title,
+    TitleGenre,
+    TitleIdentifier,
+    TitleLocalization,
+    TitlePlays,
+)
 from cineflux.clock import Clock
+
+_LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+# Who may be the parent of what: seasons belong to series, episodes to seasons.
+_PARENT_KIND = {"season": "series", "episode": "season"}
 
 
 class CatalogError(Exception):
@@ -36,16 +55,208 @@ def validate_title(name: str, year: int | None) -> tuple[str, int | None]:
 
 
 def create_title(
-    session: Session, *, clock: Clock, name: str, year: int | None, title_id: str | None = None
+    session: Session,
+    *,
+    clock: Clock,
+    name: str,
+    year: int | None,
+    title_id: str | None = None,
+    kind: str = "movie",
+    parent_id: str | None = None,
+    number: int | None = None,
 ) -> Title:
-    """Register a title."""
+    """Register a film, a series, a season (under a series) or an episode (under a season)."""
     name, year = validate_title(name, year)
-    title = Title(name=name, year=year, created_at=clock.now())
+    if kind not in TITLE_KINDS:
+        raise InvalidTitle(f"unknown kind {kind!r} (one of {', '.join(TITLE_KINDS)})")
+    expected_parent = _PARENT_KIND.get(kind)
+    if expected_parent is None and parent_id is not None:
+        raise InvalidTitle(f"a {kind} has no parent")
+    if expected_parent is not None:
+        if parent_id is None:
+            raise InvalidTitle(f"a {kind} belongs to a {expected_parent}")
+        parent = get_title(session, parent_id)
+        if parent.kind != expected_parent:
+            raise InvalidTitle(f"a {kind} belongs to a {expected_parent}, not a {parent.kind}")
+    if number is not None and number < 0:
+        raise InvalidTitle("season and episode numbers are not negative")
+    title = Title(
+        name=name,
+        year=year,
+        kind=kind,
+        parent_id=parent_id,
+        number=number,
+        created_at=clock.now(),
+    )
     if title_id is not None:
         title.id = title_id
     session.add(title)
     session.flush()
     return title
+
+
+@dataclass(frozen=True)
+class CreditSpec:
+    """A person's part in a title."""
+
+    name: str
+    role: str
+    character: str | None = None
+
+
+@dataclass(frozen=True)
+class TitleDetails:
+    """What describes a title beyond its name: the fields the catalogue and rights read."""
+
+    original_language: str | None = None
+    production_countries: tuple[str, ...] = ()
+    fr_release_date: date | None = None
+    first_free_tv_broadcast: date | None = None
+    european_work: bool = False
+    french_language_work: bool = False
+    age_rating: str = "TP"
+    # language -> (name, synopsis)
+    localizations: dict[str, tuple[str, str]] = field(default_factory=dict)
+    genres: tuple[str, ...] = ()
+    credits: tuple[CreditSpec, ...] = ()
+
+
+def validate_details(details: TitleDetails) -> None:
+    """Raise ``InvalidTitle`` for details that cannot be accepted."""
+    if details.age_rating not in AGE_RATINGS:
+        raise InvalidTitle(
+            f"unknown age rating {details.age_rating!r} (Arcom: {', '.join(AGE_RATINGS)})"
+        )
+    languages = [details.original_language or "", *details.localizations]
+    for tag in filter(None, languages):
+        if not _LANGUAGE_TAG.match(tag):
+            raise InvalidTitle(f"{tag!r} is not a BCP 47 language tag")
+    for country in details.production_countries:
+        if not _COUNTRY.match(country):
+            raise InvalidTitle(f"{country!r} is not an ISO 3166-1 alpha-2 country code")
+    for language, (name, _synopsis) in details.localizations.items():
+        if not name.strip():
+            raise InvalidTitle(f"the {language} name is empty")
+    if (
+        details.fr_release_date is not None
+        and details.first_free_tv_broadcast is not None
+        and details.first_free_tv_broadcast < details.fr_release_date
+    ):
+        raise InvalidTitle("a free-TV broadcast cannot precede the cinema release")
+
+
+def set_details(session: Session, title_id: str, details: TitleDetails) -> Title:
+    """Replace a title's descriptive details (the caller refreshes rights and search)."""
+    validate_details(details)
+    title = get_title(session, title_id)
+    title.original_language = details.original_language
+    title.production_countries = ",".join(details.production_countries)
+    title.fr_release_date = details.fr_release_date
+    title.first_free_tv_broadcast = details.first_free_tv_broadcast
+    title.european_work = details.european_work
+    title.french_language_work = details.french_language_work
+    title.age_rating = details.age_rating
+    title.localizations = [
+        TitleLocalization(language=language, name=" ".join(name.split()), synopsis=synopsis)
+        for language, (name, synopsis) in details.localizations.items()
+    ]
+    known = set(session.scalars(select(Genre.slug).where(Genre.slug.in_(details.genres))))
+    unknown = [g for g in details.genres if g not in known]
+    if unknown:
+        raise InvalidTitle(f"unknown genre {unknown[0]!r}")
+    title.genres = [TitleGenre(genre_slug=slug) for slug in dict.fromkeys(details.genres)]
+    _set_credits(session, title, details.credits)
+    session.flush()
+    return title
+
+
+def _set_credits(session: Session, title: Title, credits: Sequence[CreditSpec]) -> None:
+    for old in session.scalars(select(Credit).where(Credit.title_id == title.id)):
+        session.delete(old)
+    for position, spec in enumerate(credits):
+        name = " ".join(spec.name.split())
+        person = session.scalar(select(Person).where(Person.name == name).limit(1))
+        if person is None:
+            person = Person(name=name)
+            session.add(person)
+            session.flush()
+        session.add(
+            Credit(
+                title_id=title.id,
+                person_id=person.id,
+                role=spec.role,
+                character=spec.character,
+                position=position,
+            )
+        )
+
+
+def credits_of(session: Session, title_id: str) -> list[tuple[str, str, str | None]]:
+    """(person, role, character) of a title, in billing order."""
+    rows = session.execute(
+        select(Person.name, Credit.role, Credit.character)
+        .join(Credit, Credit.person_id == Person.id)
+        .where(Credit.title_id == title_id)
+        .order_by(Credit.position)
+    )
+    return [(name, role, character) for name, role, character in rows]
+
+
+def genres(session: Session) -> list[Genre]:
+    """Every genre, by slug."""
+    return list(session.scalars(select(Genre).order_by(Genre.slug)))
+
+
+def localized(title: Title, language: str) -> tuple[str, str]:
+    """(name, synopsis) in ``language``, falling back to English, French, then the name."""
+    by_language = {loc.language: loc for loc in title.localizations}
+    for candidate in (language, "en", "fr"):
+        loc = by_language.get(candidate)
+        if loc is not None:
+            return loc.name, loc.synopsis
+    return title.name, ""
+
+
+def children(session: Session, title_id: str) -> list[Title]:
+    """Seasons of a series or episodes of a season, in order."""
+    return list(
+        session.scalars(
+            select(Title).where(Title.parent_id == title_id).order_by(Title.number, Title.name)
+        )
+    )
+
+
+def find_by_identifier(session: Session, scheme: str, value: str) -> Title | None:
+    """The title a partner's identifier names, if known."""
+    row = session.get(TitleIdentifier, (scheme, value))
+    return session.get(Title, row.title_id) if row is not None else None
+
+
+def add_identifier(session: Session, title_id: str, scheme: str, value: str) -> None:
+    """Remember a partner's identifier for a title (a no-op when already known)."""
+    existing = session.get(TitleIdentifier, (scheme, value))
+    if existing is not None:
+        if existing.title_id != title_id:
+            raise InvalidTitle(f"{scheme} {value!r} already names another title")
+        return
+    session.add(TitleIdentifier(scheme=scheme, value=value, title_id=title_id))
+    session.flush()
+
+
+def identifiers_of(session: Session, title_id: str) -> dict[str, str]:
+    """A title's partner identifiers, by scheme."""
+    rows = session.scalars(select(TitleIdentifier).where(TitleIdentifier.title_id == title_id))
+    return {row.scheme: row.value for row in rows}
+
+
+def record_play(session: Session, *, title_id: str, territory: str, day: date) -> None:
+    """Count one play of a title in a territory (the Top 10 reads these counts)."""
+    row = session.get(TitlePlays, (title_id, territory, day))
+    if row is None:
+        session.add(TitlePlays(title_id=title_id, territory=territory, day=day, plays=1))
+    else:
+        row.plays += 1
+    session.flush()
 
 
 def mark_published(session: Session, title_id: str, *, at: datetime) -> None:
