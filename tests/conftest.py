@@ -111,11 +111,16 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     )
 
 
+# Seeded by migrations; tests that add to them do so inside a rolled-back transaction.
+REFERENCE_TABLES = {"chronology_rule_sets", "genres"}
+
+
 def clean_database(engine: Engine) -> None:
-    """Delete every row, children first."""
+    """Delete every row, children first, keeping the reference data migrations seed."""
     with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
+            if table.name not in REFERENCE_TABLES:
+                connection.execute(table.delete())
 
 
 @pytest.fixture
