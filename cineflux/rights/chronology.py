@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import calendar
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -403,18 +403,3 @@ def hypothetical_film_decision(
         FilmFacts(release_date, first_free_tv_broadcast), [window], policy, territory, license_type
     )
     return question.decide(on)
-
-
-def merge_periods(periods: Iterable[Period]) -> list[Period]:
-    """The union of ``periods`` as disjoint, ordered spans."""
-    merged: list[Period] = []
-    for period in sorted(periods, key=lambda p: p.starts_at):
-        last = merged[-1] if merged else None
-        if last is not None and (last.ends_at is None or period.starts_at <= last.ends_at):
-            if last.ends_at is not None and (
-                period.ends_at is None or period.ends_at > last.ends_at
-            ):
-                merged[-1] = Period(last.starts_at, period.ends_at)
-        else:
-            merged.append(period)
-    return merged
