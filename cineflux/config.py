@@ -71,6 +71,11 @@ class Settings(BaseSettings):
         default=None,
         description="MaxMind GeoIP2/GeoLite2 Country or City database (.mmdb) locating viewers",
     )
+    default_territory: str = Field(
+        default="FR",
+        description="the territory of every viewer when no GeoIP database is configured "
+        "(development and demo only: with a database, unknown addresses are refused)",
+    )
     avails_schema_dir: Path | None = Field(
         default=None,
         description="directory of the MovieLabs avails-vX.xsd and md-vX.xsd schemas; avails "

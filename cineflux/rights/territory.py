@@ -151,3 +151,19 @@ def catalogue_territory(
     ):
         return ViewerTerritory(home, located, portability=home != located)
     return ViewerTerritory(located, located, portability=False)
+
+
+def locate_viewer(
+    resolver: GeoResolver | None,
+    address: str | None,
+    *,
+    fallback: str,
+    home_country: str | None = None,
+    home_verified: bool = False,
+) -> ViewerTerritory:
+    """The territory of a viewer at ``address``; ``fallback`` only when no GeoIP is set up."""
+    if resolver is None:
+        located: str | None = fallback
+    else:
+        located = resolver.country_of(address) if address else None
+    return catalogue_territory(located, home_country=home_country, home_verified=home_verified)
