@@ -13,6 +13,8 @@ from cineflux.config import Settings
 from cineflux.db import upgrade_schema
 from cineflux.logs import configure_logging
 from cineflux.media.cli import ingest, media_app, worker
+from cineflux.rights.cli import app as rights_app
+from cineflux.rights.cli import report_app
 
 app = typer.Typer(
     help="Cineflux: subscription video-on-demand platform.",
@@ -23,6 +25,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(media_app, name="media")
+app.add_typer(rights_app, name="rights")
+app.add_typer(report_app, name="report")
 app.command("ingest")(ingest)
 app.command("worker")(worker)
 
