@@ -1,21 +1,92 @@
-"""``cineflux demo``: four synthetic films, a demo subscriber, and the server."""
+"""``cineflux demo``: four synthetic films with rights, a demo subscriber, and the server."""
 
 from __future__ import annotations
 
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from cineflux.accounts import service as accounts
+from cineflux.catalog import flows as catalog_flows
 from cineflux.catalog import service as catalog
 from cineflux.cli_support import console
 from cineflux.db import transaction
 from cineflux.media.cli import ingest_with_progress
 from cineflux.media.synthetic import DEMO_FILMS, render_film
 from cineflux.platform import Platform
+from cineflux.rights import service as rights
+from cineflux.rights.chronology import add_months, paris_date, paris_midnight
 
 DEMO_EMAIL = "demo@cineflux.example"
+
+
+@dataclass(frozen=True)
+class DemoRights:
+    """How a demo title is described and licensed, relative to the day the demo runs."""
+
+    english_name: str
+    synopsis_fr: str
+    synopsis_en: str
+    genres: tuple[str, ...]
+    rating: str = "TP"
+    european: bool = True
+    french: bool = True
+    starts_days_ago: int = 10
+    ends_in_days: int | None = None
+    # A French cinema release this many months ago puts the film under the chronologie.
+    released_months_ago: int | None = None
+    released_days_later: int = 0
+
+
+DEMO_RIGHTS = {
+    "Le Signal": DemoRights(
+        "The Signal",
+        "Une mire de test s'anime et cherche à transmettre un dernier message.",
+        "A test pattern comes alive and tries to send one last message.",
+        ("science-fiction", "thriller"),
+    ),
+    "Fractale": DemoRights(
+        "Fractal",
+        "Un voyage sans fin au cœur de l'ensemble de Mandelbrot.",
+        "An endless journey into the Mandelbrot set.",
+        ("documentary", "science-fiction"),
+        starts_days_ago=400,
+        ends_in_days=20,  # leaving soon
+    ),
+    "La Vie en cellules": DemoRights(
+        "Life in Cells",
+        "Des cellules naissent, s'aiment et meurent, sous vos yeux.",
+        "Cells are born, love and die before your eyes.",
+        ("animation", "family"),
+        starts_days_ago=3,
+    ),
+    "Aurore": DemoRights(
+        "Dawn",
+        "Les couleurs d'un lever de soleil qui ne finit jamais.",
+        "The colours of a sunrise that never ends.",
+        ("drama", "romance"),
+        rating="12",
+        starts_days_ago=800,
+        released_months_ago=20,  # in cinemas 20 months ago: SVOD opened after 17
+    ),
+}
+
+# A film without media yet, still held back by the chronologie: it shows in "Coming soon".
+COMING_SOON = ("Nocturne", 2025)
+COMING_SOON_RIGHTS = DemoRights(
+    "Nocturne",
+    "Une ville la nuit, vue par ceux qui ne dorment pas.",
+    "A city at night, seen by those who do not sleep.",
+    ("drama",),
+    rating="10",
+    starts_days_ago=800,
+    released_months_ago=17,
+    released_days_later=12,  # SVOD opens in twelve days for a svod-other platform
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +122,8 @@ def prepare_demo(
             console.print(f"Rendering [bold]{film.title}[/] with ffmpeg…")
             render_film(platform.ffmpeg, film, source, seconds=seconds, width=width, height=height)
         ingest_with_progress(platform, Path(source), name=film.title, year=film.year)
+    with transaction(platform.sessions) as session:
+        _describe_and_license(platform, session)
     password = demo_password(platform)
     with transaction(platform.sessions) as session:
         user = accounts.find_user_by_email(session, DEMO_EMAIL)
@@ -65,3 +138,56 @@ def prepare_demo(
         else:
             user.password_hash = accounts.hash_password(password)
     return DemoLogin(DEMO_EMAIL, password)
+
+
+def _describe_and_license(platform: Platform, session: Session) -> None:
+    """Give the demo titles details and FR windows (a second run keeps existing windows)."""
+    today = paris_date(platform.clock.now())
+    midnight = paris_midnight(today)
+    policy = rights.rights_policy(session, platform.settings.platform_profile)
+    entries = [(film.title, film.year, DEMO_RIGHTS[film.title]) for film in DEMO_FILMS]
+    entries.append((*COMING_SOON, COMING_SOON_RIGHTS))
+    for name, year, spec in entries:
+        found = [t for t in catalog.find_titles(session, name) if t.year == year]
+        title = (
+            found[0]
+            if found
+            else catalog.create_title(session, clock=platform.clock, name=name, year=year)
+        )
+        released = None
+        if spec.released_months_ago is not None:
+            released = add_months(today, -spec.released_months_ago) + timedelta(
+                days=spec.released_days_later
+            )
+        details = catalog.TitleDetails(
+            original_language="fr",
+            production_countries=("FR",),
+            fr_release_date=released,
+            european_work=spec.european,
+            french_language_work=spec.french,
+            age_rating=spec.rating,
+            localizations={
+                "fr": (name, spec.synopsis_fr),
+                "en": (spec.english_name, spec.synopsis_en),
+            },
+            genres=spec.genres,
+            credits=(catalog.CreditSpec("Cineflux Studio", "director"),),
+        )
+        catalog_flows.save_details(session, policy=policy, title_id=title.id, details=details)
+        if rights.windows_of(session, [title.id]):
+            continue
+        ends = midnight + timedelta(days=spec.ends_in_days) if spec.ends_in_days else None
+        for territory in ("FR", "BE"):
+            rights.add_window(
+                session,
+                clock=platform.clock,
+                title_id=title.id,
+                spec=rights.WindowSpec(
+                    territory=territory,
+                    license_type="SVOD",
+                    starts_at=midnight - timedelta(days=spec.starts_days_ago),
+                    ends_at=ends,
+                    format_cap="UHD",
+                ),
+            )
+        rights.refresh_availability(session, policy=policy, title_ids=[title.id])

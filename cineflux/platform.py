@@ -11,6 +11,7 @@ from cineflux.clock import Clock, SystemClock
 from cineflux.config import Settings
 from cineflux.db import make_engine, make_session_factory, upgrade_schema
 from cineflux.media.encoder import ffmpeg_executable
+from cineflux.rights.territory import GeoResolver, MaxMindGeoResolver
 from cineflux.storage import LocalStorage, Storage
 
 
@@ -24,6 +25,7 @@ class Platform:
     storage: Storage
     signing_key: bytes
     clock: Clock = field(default_factory=SystemClock)
+    geo: GeoResolver | None = None
 
     @property
     def ffmpeg(self) -> str:
@@ -62,4 +64,5 @@ def build_platform(
         storage=make_storage(settings),
         signing_key=settings.signing_key(),
         clock=clock or SystemClock(),
+        geo=MaxMindGeoResolver(settings.geoip_database) if settings.geoip_database else None,
     )

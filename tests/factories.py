@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 from cineflux.catalog import service as catalog
 from cineflux.catalog.models import Title
 from cineflux.clock import Clock
+from cineflux.db import transaction
+from cineflux.platform import Platform
 from cineflux.rights import service as rights
 from cineflux.rights.chronology import RightsPolicy, paris_midnight
 from cineflux.rights.models import RightsWindow
@@ -36,6 +38,7 @@ def make_title(
     genres: tuple[str, ...] = (),
     fr_name: str | None = None,
     synopsis: str = "",
+    published: bool = True,
 ) -> Title:
     """A title with the details rights and rows look at."""
     title = catalog.create_title(
@@ -63,6 +66,8 @@ def make_title(
             localizations=localizations,
         ),
     )
+    if published:
+        catalog.mark_published(session, title.id, at=clock.now())
     return title
 
 
@@ -94,3 +99,11 @@ def grant(
     if policy is not None:
         rights.refresh_availability(session, policy=policy, title_ids=[title.id])
     return window
+
+
+def license_in_france(platform: Platform, title_id: str, *, start: str = "2000-01-01") -> None:
+    """Commit an open-ended FR SVOD window on a title, so subscribers may see and play it."""
+    with transaction(platform.sessions) as session:
+        title = catalog.get_title(session, title_id)
+        policy = rights.rights_policy(session, platform.settings.platform_profile)
+        grant(session, platform.clock, title, start=start, policy=policy)

@@ -60,6 +60,8 @@ class SignedInUser:
     display_name: str
     role: str
     session_token_hash: str
+    home_country: str | None = None
+    home_country_verified: bool = False
 
 
 def normalise_email(email: str) -> str:
@@ -157,7 +159,22 @@ def resolve_session(session: Session, *, clock: Clock, token: str | None) -> Sig
         display_name=user.display_name,
         role=user.role,
         session_token_hash=token_hash,
+        home_country=user.home_country,
+        home_country_verified=user.home_country_verified_at is not None,
     )
+
+
+def verify_home_country(session: Session, *, clock: Clock, user_id: str, country: str) -> None:
+    """Record a subscriber's verified member state of residence (EU portability)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise InvalidAccountData("no such user")
+    cleaned = country.strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", cleaned):
+        raise InvalidAccountData(f"{country!r} is not a country code")
+    user.home_country = cleaned
+    user.home_country_verified_at = clock.now()
+    session.flush()
 
 
 def close_session(session: Session, *, token: str | None) -> None:

@@ -25,14 +25,30 @@ class PlaybackRead(BaseModel):
     poster: str
 
 
+class AvailabilityRead(BaseModel):
+    """Whether the viewer may watch the title here, and until or from when."""
+
+    territory: str
+    available: bool
+    opens_at: datetime | None
+    closes_at: datetime | None
+    format_cap: str | None
+
+
 class TitleRead(BaseModel):
-    """A title as the API shows it."""
+    """A title as the API shows it, in the viewer's language."""
 
     id: str
+    kind: str
     name: str
+    synopsis: str
     year: int | None
+    age_rating: str
+    original_language: str | None
+    genres: list[str]
     created_at: datetime
     duration_seconds: float | None
+    availability: AvailabilityRead | None
     playback: PlaybackRead | None
     renditions: list[RenditionRead]
 
@@ -43,3 +59,31 @@ class TitlePage(BaseModel):
     items: list[TitleRead]
     limit: int
     offset: int
+
+
+class TitleCardRead(BaseModel):
+    """A title in a row or a search result."""
+
+    id: str
+    name: str
+    year: int | None
+    kind: str
+    age_rating: str
+    opens_at: datetime | None
+    closes_at: datetime | None
+    poster: str | None
+
+
+class HomeRowRead(BaseModel):
+    """One row of the home screen."""
+
+    key: str
+    title: str
+    items: list[TitleCardRead]
+
+
+class HomeRead(BaseModel):
+    """The home screen for the viewer's territory."""
+
+    territory: str
+    rows: list[HomeRowRead]

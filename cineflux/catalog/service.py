@@ -6,8 +6,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from cineflux.catalog.models import (
@@ -276,12 +277,19 @@ def get_title(session: Session, title_id: str) -> Title:
 
 
 def list_titles(
-    session: Session, *, limit: int = 100, offset: int = 0, published_only: bool = True
+    session: Session,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    published_only: bool = True,
+    among: Select[Any] | None = None,
 ) -> list[Title]:
-    """Titles, newest first; by default only those subscribers may see."""
+    """Titles, newest first; by default only published ones; optionally among some ids."""
     statement = select(Title).order_by(Title.created_at.desc(), Title.id)
     if published_only:
         statement = statement.where(Title.published_at.is_not(None))
+    if among is not None:
+        statement = statement.where(Title.id.in_(among))
     return list(session.scalars(statement.limit(limit).offset(offset)))
 
 

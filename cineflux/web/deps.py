@@ -9,7 +9,9 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from cineflux.accounts import service as accounts
+from cineflux.catalog.flows import Viewer
 from cineflux.platform import Platform
+from cineflux.rights.territory import TerritoryUnknown, locate_viewer
 from cineflux.web.problems import Problem, SignInRequired
 
 SESSION_COOKIE = "cineflux_session"
@@ -100,3 +102,34 @@ def safe_next_path(candidate: str | None) -> str:
     ):
         return "/"
     return candidate
+
+
+def _language(request: Request) -> str:
+    """French unless the browser prefers English (the service launches in France)."""
+    header = request.headers.get("accept-language", "").lower()
+    for part in header.split(","):
+        tag = part.split(";")[0].strip()
+        if tag.startswith("fr"):
+            return "fr"
+        if tag.startswith("en"):
+            return "en"
+    return "fr"
+
+
+def current_viewer(request: Request, platform: PlatformDep, user: OptionalUserDep) -> Viewer:
+    """Who is browsing, where: the catalogue territory from GeoIP and EU portability."""
+    address = request.client.host if request.client else None
+    try:
+        located = locate_viewer(
+            platform.geo,
+            address,
+            fallback=platform.settings.default_territory,
+            home_country=user.home_country if user else None,
+            home_verified=user.home_country_verified if user else False,
+        )
+    except TerritoryUnknown as error:
+        raise Problem(403, "Location unknown", str(error)) from None
+    return Viewer(territory=located.territory, at=platform.clock.now(), language=_language(request))
+
+
+ViewerDep = Annotated[Viewer, Depends(current_viewer)]

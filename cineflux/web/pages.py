@@ -11,11 +11,15 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from cineflux.accounts import service as accounts
+from cineflux.catalog import flows as catalog_flows
 from cineflux.catalog import service as catalog
+from cineflux.catalog.flows import TitleCard, Viewer
 from cineflux.catalog.models import Title
 from cineflux.delivery.service import playback_urls
 from cineflux.media import service as media
 from cineflux.media.models import MediaPackage
+from cineflux.rights import service as rights
+from cineflux.rights.chronology import Decision
 from cineflux.web.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -23,6 +27,7 @@ from cineflux.web.deps import (
     OptionalUserDep,
     PageUserDep,
     PlatformDep,
+    ViewerDep,
     check_csrf,
     csrf_for,
     safe_next_path,
@@ -122,24 +127,52 @@ def logout(
     return response
 
 
+def _posters(db: DbDep, cards: list[TitleCard]) -> dict[str, str]:
+    packages = media.packages_by_title(db, (c.id for c in cards))
+    return {title_id: playback_urls(p).poster for title_id, p in packages.items()}
+
+
 @router.get("/")
-def home(request: Request, db: DbDep, platform: PlatformDep, user: PageUserDep) -> Response:
-    """Every title with its poster."""
-    titles = catalog.list_titles(db, limit=200)
-    packages = media.packages_by_title(db, (t.id for t in titles))
-    cards = [
-        {
-            "title": title,
-            "poster": playback_urls(packages[title.id]).poster,
-            "seconds": packages[title.id].duration_seconds,
-        }
-        for title in titles
-        if title.id in packages
-    ]
+def home(
+    request: Request, db: DbDep, platform: PlatformDep, user: PageUserDep, viewer: ViewerDep
+) -> Response:
+    """The home screen: rows of titles the viewer may watch here and now."""
+    rows = catalog_flows.home_rows(db, viewer)
+    posters = _posters(db, [card for row in rows for card in row.items])
     return render(
         request,
         "home.html",
-        {"user": user, "cards": cards, "csrf": csrf_for(platform, user)},
+        {
+            "user": user,
+            "rows": rows,
+            "posters": posters,
+            "viewer": viewer,
+            "csrf": csrf_for(platform, user),
+        },
+    )
+
+
+@router.get("/search")
+def search_page(
+    request: Request,
+    db: DbDep,
+    platform: PlatformDep,
+    user: PageUserDep,
+    viewer: ViewerDep,
+    q: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """Search among the titles the viewer may watch."""
+    results = catalog_flows.search_for_viewer(db, viewer, q) if q.strip() else []
+    return render(
+        request,
+        "search.html",
+        {
+            "user": user,
+            "q": q,
+            "results": results,
+            "posters": _posters(db, results),
+            "csrf": csrf_for(platform, user),
+        },
     )
 
 
@@ -153,18 +186,46 @@ def _playable(db: DbDep, title_id: str) -> tuple[Title, MediaPackage]:
 
 @router.get("/titles/{title_id}")
 def title_page(
-    request: Request, title_id: str, db: DbDep, platform: PlatformDep, user: PageUserDep
+    request: Request,
+    title_id: str,
+    db: DbDep,
+    platform: PlatformDep,
+    user: PageUserDep,
+    viewer: ViewerDep,
 ) -> Response:
-    """A title's page: poster, facts, renditions and a play button."""
-    title, package = _playable(db, title_id)
+    """A title's page: details, when it may be watched here, and a play button if it may."""
+    title = catalog.get_title(db, title_id)
+    decision = _decision(db, platform, viewer, title.id)
+    if not decision.available and decision.opens_at is None:
+        raise Problem(404, "Not available", "this title is not available in your country")
+    package = media.package_for_title(db, title.id)
+    name, synopsis = catalog.localized(title, viewer.language)
     context = {
         "user": user,
         "csrf": csrf_for(platform, user),
         "title": title,
+        "name": name,
+        "synopsis": synopsis,
+        "genres": catalog_flows.genre_names(db, title, viewer.language),
+        "credits": catalog.credits_of(db, title.id),
+        "children": catalog.children(db, title.id),
+        "decision": decision,
         "package": package,
-        "urls": playback_urls(package),
+        "urls": playback_urls(package) if package else None,
     }
     return render(request, "title.html", context)
+
+
+def _decision(db: DbDep, platform: PlatformDep, viewer: Viewer, title_id: str) -> Decision:
+    policy = rights.rights_policy(db, platform.settings.platform_profile)
+    return rights.decide(
+        db,
+        policy=policy,
+        title_id=title_id,
+        territory=viewer.territory,
+        license_type=viewer.license_type,
+        at=viewer.at,
+    )
 
 
 @router.get("/titles/{title_id}/watch")
@@ -174,10 +235,14 @@ def watch_page(
     db: DbDep,
     platform: PlatformDep,
     user: PageUserDep,
+    viewer: ViewerDep,
     format: Annotated[str, Query(pattern="^(dash|hls)$")] = "dash",
 ) -> Response:
     """The player, on the DASH stream by default or on HLS with ``?format=hls``."""
     title, package = _playable(db, title_id)
+    decision = _decision(db, platform, viewer, title.id)
+    if not decision.available:
+        raise Problem(403, "Not available", decision.reason)
     urls = playback_urls(package)
     context = {
         "user": user,

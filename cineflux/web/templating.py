@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+
+from cineflux.rights.chronology import paris_date
 
 WEB_DIR = Path(__file__).parent
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
@@ -23,7 +26,15 @@ def format_duration(seconds: float) -> str:
     return f"{total // 60}:{total % 60:02d}"
 
 
+def paris_day(instant: datetime | None) -> str:
+    """The calendar day in Paris of an instant, as 27/11/2026 (French order)."""
+    if instant is None:
+        return ""
+    return paris_date(instant).strftime("%d/%m/%Y")
+
+
 templates.env.filters["duration"] = format_duration
+templates.env.filters["paris_day"] = paris_day
 
 
 def render(

@@ -12,6 +12,7 @@ from cineflux.accounts import service as accounts
 from cineflux.db import transaction
 from cineflux.media.flows import IngestResult, ingest_into
 from cineflux.platform import Platform
+from tests.factories import license_in_france
 
 PASSWORD = "a long test password"
 
@@ -63,5 +64,7 @@ def signed_in(client: TestClient, user_id: str) -> TestClient:
 
 @pytest.fixture
 def published(platform: Platform, small_film: Path) -> IngestResult:
-    """A title ingested from the small test film."""
-    return ingest_into(platform, small_film, name="Essai", year=2024)
+    """A title ingested from the small test film, licensed in France."""
+    result = ingest_into(platform, small_film, name="Essai", year=2024)
+    license_in_france(platform, result.title_id)
+    return result

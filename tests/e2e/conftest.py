@@ -22,6 +22,7 @@ from cineflux.db import transaction
 from cineflux.media.flows import ingest_into
 from cineflux.platform import build_platform
 from tests.conftest import fresh_database
+from tests.factories import license_in_france
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -105,6 +106,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, ffmpeg: str) -> Iterator[Ru
             audio_languages=["fra", "eng"],
             subtitles=subtitles,
         )
+        license_in_france(platform, result.title_id)
         with transaction(platform.sessions) as session:
             accounts.create_user(session, clock=platform.clock, email=EMAIL, password=PASSWORD)
         platform.engine.dispose()

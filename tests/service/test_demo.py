@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from cineflux.accounts import service as accounts
+from cineflux.catalog import flows
 from cineflux.catalog import service as catalog
+from cineflux.catalog.flows import Viewer
 from cineflux.demo import DEMO_EMAIL, prepare_demo
 from cineflux.media import service as media
 from cineflux.platform import Platform
+from cineflux.rights import service as rights
 
 
 def test_demo_publishes_four_films_and_a_subscriber_and_a_second_run_changes_nothing(
@@ -24,7 +27,19 @@ def test_demo_publishes_four_films_and_a_subscriber_and_a_second_run_changes_not
     for package in packages.values():  # dark films too get a poster
         assert platform.storage.exists(f"{package.storage_prefix}/poster.jpg")
     assert login.email == DEMO_EMAIL
+    with platform.sessions() as session:
+        rows = {
+            row.key: [card.name for card in row.items]
+            for row in flows.home_rows(session, Viewer("FR", platform.clock.now()))
+        }
+        # Each row of the home screen has something to show, the chronologie included.
+        assert sorted(rows["new"]) == ["La Vie en cellules", "Le Signal"]
+        assert rows["leaving_soon"] == ["Fractale"]
+        assert rows["coming_soon"] == ["Nocturne"]
+        assert "Aurore" in rows["movies"]
+        windows_before = len(rights.windows_of(session, [t.id for t in titles]))
     again = prepare_demo(platform, seconds=4, width=320, height=180)
     assert again == login
     with platform.sessions() as session:
         assert len(catalog.list_titles(session)) == 4
+        assert len(rights.windows_of(session, [t.id for t in titles])) == windows_before == 8

@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mmdb_writer import MMDBWriter
-from netaddr import IPSet
 
 from cineflux.rights.territory import (
     MaxMindGeoResolver,
@@ -17,30 +15,15 @@ from cineflux.rights.territory import (
     locate_viewer,
     normalise_territory,
 )
+from tests.geoip import BRITAIN, FRANCE, NOWHERE, SWEDEN, USA, write_test_geoip
 
 SHARED_GEOIP = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "geoip"
-
-
-def _country(code: str) -> dict[str, object]:
-    return {"iso_code": code, "names": {"en": code}}
 
 
 @pytest.fixture(scope="module")
 def geoip_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MaxMindGeoResolver]:
     """Our own small database, in MaxMind's format, over the documentation ranges."""
-    writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="GeoIP2-Country")
-    writer.insert_network(IPSet(["192.0.2.0/25"]), {"country": _country("FR")})
-    writer.insert_network(IPSet(["192.0.2.128/25"]), {"country": _country("SE")})
-    # Used in Britain, registered to an American company: the country of use decides.
-    writer.insert_network(
-        IPSet(["198.51.100.0/24"]),
-        {"country": _country("GB"), "registered_country": _country("US")},
-    )
-    writer.insert_network(IPSet(["2001:db8::/32"]), {"country": _country("US")})
-    # A satellite provider: registered somewhere, used nowhere in particular.
-    writer.insert_network(IPSet(["203.0.113.0/24"]), {"registered_country": _country("NL")})
-    path = tmp_path_factory.mktemp("geoip") / "test-country.mmdb"
-    writer.to_db_file(str(path))
+    path = write_test_geoip(tmp_path_factory.mktemp("geoip") / "test-country.mmdb")
     resolver = MaxMindGeoResolver(path)
     yield resolver
     resolver.close()
@@ -49,35 +32,35 @@ def geoip_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MaxMind
 def test_the_country_of_use_is_read_not_the_registered_one(
     geoip_database: MaxMindGeoResolver,
 ) -> None:
-    assert geoip_database.country_of("192.0.2.10") == "FR"
-    assert geoip_database.country_of("192.0.2.200") == "SE"
-    assert geoip_database.country_of("198.51.100.7") == "GB"
-    assert geoip_database.country_of("2001:db8::1") == "US"
+    assert geoip_database.country_of(FRANCE) == "FR"
+    assert geoip_database.country_of(SWEDEN) == "SE"
+    assert geoip_database.country_of(BRITAIN) == "GB"
+    assert geoip_database.country_of(USA) == "US"
 
 
 def test_addresses_without_a_country_record_are_refused_clearly(
     geoip_database: MaxMindGeoResolver,
 ) -> None:
-    for address in ("203.0.113.5", "10.0.0.1", "127.0.0.1", "not-an-ip", None):
+    for address in (NOWHERE, "10.0.0.1", "127.0.0.1", "not-an-ip", None):
         with pytest.raises(TerritoryUnknown, match="cannot tell which country"):
             locate_viewer(geoip_database, address, fallback="FR")
 
 
 def test_without_a_database_every_viewer_is_in_the_configured_territory() -> None:
-    assert locate_viewer(None, "203.0.113.5", fallback="FR").territory == "FR"
+    assert locate_viewer(None, NOWHERE, fallback="FR").territory == "FR"
 
 
 def test_a_verified_french_subscriber_in_sweden_sees_the_french_catalogue(
     geoip_database: MaxMindGeoResolver,
 ) -> None:
     viewer = locate_viewer(
-        geoip_database, "192.0.2.200", fallback="FR", home_country="FR", home_verified=True
+        geoip_database, SWEDEN, fallback="FR", home_country="FR", home_verified=True
     )
     assert viewer.territory == "FR" and viewer.located_in == "SE" and viewer.portability
     assert "portability" in viewer.explanation
 
 
-@pytest.mark.parametrize(("address", "country"), [("198.51.100.7", "GB"), ("2001:db8::1", "US")])
+@pytest.mark.parametrize(("address", "country"), [(BRITAIN, "GB"), (USA, "US")])
 def test_portability_stops_at_the_eu_border(
     geoip_database: MaxMindGeoResolver, address: str, country: str
 ) -> None:
