@@ -13,6 +13,7 @@ from cineflux.config import Settings
 from cineflux.db import upgrade_schema
 from cineflux.logs import configure_logging
 from cineflux.media.cli import ingest, media_app, worker
+from cineflux.rights.avails_cli import avails_app
 from cineflux.rights.cli import app as rights_app
 from cineflux.rights.cli import report_app
 
@@ -27,6 +28,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(media_app, name="media")
 app.add_typer(rights_app, name="rights")
 app.add_typer(report_app, name="report")
+app.add_typer(avails_app, name="avails")
 app.command("ingest")(ingest)
 app.command("worker")(worker)
 
