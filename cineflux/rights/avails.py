@@ -668,11 +668,13 @@ class _Reader:
 
     def _claim(self, element: Any, licensor: str, key: str) -> None:
         """A window key appears once per licensor in a file: twice is ambiguous."""
-        first = self.keys.setdefault((licensor, key), _line(element))
-        if first != _line(element):
+        first = self.keys.get((licensor, key))
+        if first is not None:
             self.error(
                 element, f"transaction {key!r} of {licensor} already appears at line {first}"
             )
+        else:
+            self.keys[(licensor, key)] = _line(element)
 
     def _license_type(self, element: Any) -> tuple[str | None, str | None]:
         raw = self.text(element, "LicenseType")

@@ -175,6 +175,10 @@ def _same_terms(window: RightsWindow, title_id: str, spec: rights.WindowSpec) ->
     )
 
 
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
 class _Run:
     """One import: the licensors' stored windows, what the file names, what changed."""
 
@@ -303,8 +307,8 @@ class _Run:
                 [
                     AvailsIssue(
                         ref.line,
-                        f"content ID {ref.content_id} names a {title.kind} ({title.name}), "
-                        f"not a {ref.kind}",
+                        f"content ID {ref.content_id} names the {title.kind} "
+                        f"{title.name!r} in the catalogue, not {_a(ref.kind)}",
                     )
                 ],
             )
