@@ -10,20 +10,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from cineflux.catalog import search
 from cineflux.catalog import service as catalog
-from cineflux.catalog.models import Genre, Title, TitleGenre, TitlePlays
+from cineflux.catalog.models import Genre, Title, TitleLocalization
 from cineflux.rights import service as rights
 from cineflux.rights.chronology import RightsPolicy, paris_date
 from cineflux.rights.models import OPEN_END, Availability
 
 SOON = timedelta(days=30)
 NEW = timedelta(days=30)
-TOP_PERIOD = timedelta(days=7)
 ROW_LENGTH = 20
 GENRE_ROWS = 8
 
@@ -91,98 +91,145 @@ def _age_ok(viewer: Viewer) -> list[ColumnElement[bool]]:
     return [Availability.minimum_age <= viewer.max_age]
 
 
-def _cards(
-    session: Session,
-    viewer: Viewer,
-    ids: Sequence[str],
-    spans: dict[str, tuple[datetime, datetime]] | None = None,
-    *,
-    playable_only: bool = True,
-) -> list[TitleCard]:
-    """Cards in the order of ``ids``; by default only titles with published media.
+# A row first finds its title ids (one index range each), then every row's cards are read
+# together, in two queries: rows cost their index scans, not one round trip per title.
+Span = tuple[str, datetime | None, datetime | None]  # title id, opens, closes
+
+
+@dataclass(frozen=True)
+class _Plan:
+    spans: list[Span]
+    playable_only: bool = True
+
+
+def _plan(rows: Sequence[Any], limit: int, playable_only: bool = True) -> _Plan:
+    seen: set[str] = set()
+    spans: list[Span] = []
+    for row in rows:
+        title_id = row[0]
+        if title_id in seen:
+            continue
+        seen.add(title_id)
+        opens = row[1] if len(row) > 1 else None
+        closes = row[2] if len(row) > 2 else None
+        spans.append((title_id, opens, None if closes == OPEN_END else closes))
+    return _Plan(spans[: limit + _SPARE], playable_only)
+
+
+# Fetched beyond a row's length, for titles left out because their media is not published.
+_SPARE = 5
+
+
+def _resolve(
+    session: Session, viewer: Viewer, plans: dict[str, _Plan], limit: int = ROW_LENGTH
+) -> dict[str, list[TitleCard]]:
+    """Cards for every planned row; by default only titles with published media.
 
     A series is shown once it has windows: its episodes carry the media.
     """
+    ids = list({span[0] for plan in plans.values() for span in plan.spans})
     if not ids:
-        return []
-    titles = {t.id: t for t in session.scalars(select(Title).where(Title.id.in_(ids)))}
-    cards = []
-    for title_id in ids:
-        title = titles.get(title_id)
-        if title is None:
-            continue
-        if playable_only and title.published_at is None and title.kind != "series":
-            continue
-        name, _synopsis = catalog.localized(title, viewer.language)
-        opens, closes = spans.get(title_id, (None, None)) if spans else (None, None)
-        cards.append(
-            TitleCard(
-                id=title.id,
-                name=name,
-                year=title.year,
-                kind=title.kind,
-                age_rating=title.age_rating,
-                opens_at=opens,
-                closes_at=None if closes == OPEN_END else closes,
+        return {key: [] for key in plans}
+    facts = {
+        row.id: row
+        for row in session.execute(
+            select(
+                Title.id,
+                Title.name,
+                Title.year,
+                Title.kind,
+                Title.age_rating,
+                Title.published_at,
+            ).where(Title.id.in_(ids))
+        )
+    }
+    preference = [viewer.language, "en", "fr"]
+    names: dict[str, tuple[int, str]] = {}
+    for title_id, language, name in session.execute(
+        select(
+            TitleLocalization.title_id, TitleLocalization.language, TitleLocalization.name
+        ).where(TitleLocalization.title_id.in_(ids), TitleLocalization.language.in_(preference))
+    ):
+        rank = preference.index(language)
+        if title_id not in names or rank < names[title_id][0]:
+            names[title_id] = (rank, name)
+    resolved: dict[str, list[TitleCard]] = {}
+    for key, plan in plans.items():
+        cards: list[TitleCard] = []
+        for title_id, opens, closes in plan.spans:
+            row = facts.get(title_id)
+            if row is None:
+                continue
+            if plan.playable_only and row.published_at is None and row.kind != "series":
+                continue
+            cards.append(
+                TitleCard(
+                    id=row.id,
+                    name=names[title_id][1] if title_id in names else row.name,
+                    year=row.year,
+                    kind=row.kind,
+                    age_rating=row.age_rating,
+                    opens_at=opens,
+                    closes_at=closes,
+                )
             )
-        )
-    return cards
+            if len(cards) == limit:
+                break
+        resolved[key] = cards
+    return resolved
 
 
-def _unique(
-    rows: Sequence[tuple[str, datetime, datetime]], limit: int
-) -> list[tuple[str, datetime, datetime]]:
-    seen: set[str] = set()
-    kept = []
-    for row in rows:
-        if row[0] not in seen:
-            seen.add(row[0])
-            kept.append(row)
-    return kept[:limit]
+def _open_now(viewer: Viewer) -> ColumnElement[bool]:
+    return rights.available_now(viewer.territory, viewer.at, license_type=viewer.license_type)
 
 
-def new_row(session: Session, viewer: Viewer, limit: int = ROW_LENGTH) -> list[TitleCard]:
-    """Titles that arrived in the last 30 days and are available now, newest first."""
+def _spans_query() -> Select[str, datetime, datetime]:
+    return select(Availability.title_id, Availability.starts_at, Availability.ends_at)
+
+
+def _new_plan(session: Session, viewer: Viewer, limit: int) -> _Plan:
     rows = session.execute(
-        select(Availability.title_id, Availability.starts_at, Availability.ends_at)
-        .where(
-            rights.available_now(viewer.territory, viewer.at, license_type=viewer.license_type),
-            Availability.starts_at > viewer.at - NEW,
-            *_age_ok(viewer),
-        )
+        _spans_query()
+        .where(_open_now(viewer), Availability.starts_at > viewer.at - NEW, *_age_ok(viewer))
         .order_by(Availability.starts_at.desc())
-        .limit(limit)
+        .limit(limit + _SPARE)
     ).all()
-    kept = _unique([(r[0], r[1], r[2]) for r in rows], limit)
-    return _cards(session, viewer, [r[0] for r in kept], {r[0]: (r[1], r[2]) for r in kept})
+    return _plan(rows, limit)
 
 
-def coming_soon_row(session: Session, viewer: Viewer, limit: int = ROW_LENGTH) -> list[TitleCard]:
-    """Titles not available now that open within 30 days, soonest first."""
-    available_now = rights.available_title_ids(
-        viewer.territory, viewer.at, license_type=viewer.license_type
+def _coming_soon_plan(session: Session, viewer: Viewer, limit: int) -> _Plan:
+    # Correlated on the title index: "not available now" checks a handful of rows per
+    # candidate, never the whole territory.
+    current = Availability.__table__.alias("current")
+    available_now = (
+        select(current.c.id)
+        .where(
+            current.c.title_id == Availability.title_id,
+            current.c.territory == viewer.territory,
+            current.c.license_type == viewer.license_type,
+            current.c.starts_at <= viewer.at,
+            current.c.ends_at > viewer.at,
+        )
+        .exists()
     )
     rows = session.execute(
-        select(Availability.title_id, Availability.starts_at, Availability.ends_at)
+        _spans_query()
         .where(
             rights.opening_between(
                 viewer.territory, viewer.at, viewer.at + SOON, license_type=viewer.license_type
             ),
-            Availability.title_id.not_in(available_now),
+            ~available_now,
             *_age_ok(viewer),
         )
         .order_by(Availability.starts_at)
-        .limit(limit * 2)
+        .limit(limit + _SPARE)
     ).all()
-    kept = _unique([(r[0], r[1], r[2]) for r in rows], limit)
-    spans = {r[0]: (r[1], r[2]) for r in kept}
-    return _cards(session, viewer, [r[0] for r in kept], spans, playable_only=False)
+    return _plan(rows, limit, playable_only=False)
 
 
-def leaving_soon_row(session: Session, viewer: Viewer, limit: int = ROW_LENGTH) -> list[TitleCard]:
-    """Titles available now whose availability ends within 30 days, soonest first."""
+def _leaving_soon_plan(session: Session, viewer: Viewer, limit: int) -> _Plan:
     rows = session.execute(
-        select(Availability.title_id, Availability.starts_at, Availability.ends_at)
+        _spans_query()
         .where(
             rights.closing_between(
                 viewer.territory, viewer.at, viewer.at + SOON, license_type=viewer.license_type
@@ -190,73 +237,82 @@ def leaving_soon_row(session: Session, viewer: Viewer, limit: int = ROW_LENGTH) 
             *_age_ok(viewer),
         )
         .order_by(Availability.ends_at)
-        .limit(limit)
+        .limit(limit + _SPARE)
     ).all()
-    kept = _unique([(r[0], r[1], r[2]) for r in rows], limit)
-    return _cards(session, viewer, [r[0] for r in kept], {r[0]: (r[1], r[2]) for r in kept})
+    return _plan(rows, limit)
+
+
+def _recent_plan(
+    session: Session, viewer: Viewer, limit: int, *conditions: ColumnElement[bool]
+) -> _Plan:
+    """Available now and matching ``conditions``, the most recently arrived first."""
+    rows = session.execute(
+        select(Availability.title_id)
+        .where(_open_now(viewer), *conditions, *_age_ok(viewer))
+        .order_by(Availability.starts_at.desc())
+        .limit(limit + _SPARE)
+    ).all()
+    return _plan(rows, limit)
+
+
+def _genre_plan(session: Session, viewer: Viewer, genre: str, limit: int) -> _Plan:
+    return _recent_plan(session, viewer, limit, Availability.genres.contains(f",{genre},"))
+
+
+def _kind_plan(session: Session, viewer: Viewer, kind: str, limit: int) -> _Plan:
+    return _recent_plan(session, viewer, limit, Availability.kind == kind)
+
+
+def _top10_plan(session: Session, viewer: Viewer) -> _Plan:
+    ranked = catalog.top_titles(session, territory=viewer.territory, day=paris_date(viewer.at))
+    if not ranked:
+        return _Plan([])
+    allowed = set(
+        session.scalars(
+            select(Availability.title_id).where(
+                Availability.title_id.in_(ranked), _open_now(viewer), *_age_ok(viewer)
+            )
+        )
+    )
+    return _plan([(title_id,) for title_id in ranked if title_id in allowed], 10)
+
+
+def new_row(session: Session, viewer: Viewer, limit: int = ROW_LENGTH) -> list[TitleCard]:
+    """Titles that arrived in the last 30 days and are available now, newest first."""
+    return _resolve(session, viewer, {"r": _new_plan(session, viewer, limit)}, limit)["r"]
+
+
+def coming_soon_row(session: Session, viewer: Viewer, limit: int = ROW_LENGTH) -> list[TitleCard]:
+    """Titles not available now that open within 30 days, soonest first."""
+    plan = _coming_soon_plan(session, viewer, limit)
+    return _resolve(session, viewer, {"r": plan}, limit)["r"]
+
+
+def leaving_soon_row(session: Session, viewer: Viewer, limit: int = ROW_LENGTH) -> list[TitleCard]:
+    """Titles available now whose availability ends within 30 days, soonest first."""
+    plan = _leaving_soon_plan(session, viewer, limit)
+    return _resolve(session, viewer, {"r": plan}, limit)["r"]
 
 
 def genre_row(
     session: Session, viewer: Viewer, genre: str, limit: int = ROW_LENGTH
 ) -> list[TitleCard]:
     """Titles of a genre available now, the most recently arrived first."""
-    rows = session.execute(
-        select(Availability.title_id)
-        .join(TitleGenre, TitleGenre.title_id == Availability.title_id)
-        .where(
-            rights.available_now(viewer.territory, viewer.at, license_type=viewer.license_type),
-            TitleGenre.genre_slug == genre,
-            *_age_ok(viewer),
-        )
-        .order_by(Availability.starts_at.desc())
-        .limit(limit)
-    ).all()
-    return _cards(session, viewer, list(dict.fromkeys(r[0] for r in rows)))
+    plan = _genre_plan(session, viewer, genre, limit)
+    return _resolve(session, viewer, {"r": plan}, limit)["r"]
 
 
 def kind_row(
     session: Session, viewer: Viewer, kind: str, limit: int = ROW_LENGTH
 ) -> list[TitleCard]:
     """Films or series available now, the most recently arrived first."""
-    rows = session.execute(
-        select(Availability.title_id)
-        .join(Title, Title.id == Availability.title_id)
-        .where(
-            rights.available_now(viewer.territory, viewer.at, license_type=viewer.license_type),
-            Title.kind == kind,
-            *_age_ok(viewer),
-        )
-        .order_by(Availability.starts_at.desc())
-        .limit(limit)
-    ).all()
-    return _cards(session, viewer, list(dict.fromkeys(r[0] for r in rows)))
+    plan = _kind_plan(session, viewer, kind, limit)
+    return _resolve(session, viewer, {"r": plan}, limit)["r"]
 
 
 def top10_row(session: Session, viewer: Viewer) -> list[TitleCard]:
-    """The ten titles most played in the territory over the last seven days, available now."""
-    today = paris_date(viewer.at)
-    since = today - TOP_PERIOD
-    plays = (
-        select(TitlePlays.title_id, func.sum(TitlePlays.plays).label("plays"))
-        .where(
-            TitlePlays.territory == viewer.territory,
-            TitlePlays.day > since,
-            TitlePlays.day <= today,
-        )
-        .group_by(TitlePlays.title_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(plays.c.title_id)
-        .join(Availability, Availability.title_id == plays.c.title_id)
-        .where(
-            rights.available_now(viewer.territory, viewer.at, license_type=viewer.license_type),
-            *_age_ok(viewer),
-        )
-        .order_by(plays.c.plays.desc(), plays.c.title_id)
-        .limit(10)
-    ).all()
-    return _cards(session, viewer, [r[0] for r in rows])
+    """The ten most played titles of the territory's latest daily ranking, available now."""
+    return _resolve(session, viewer, {"r": _top10_plan(session, viewer)}, 10)["r"]
 
 
 def home_rows(session: Session, viewer: Viewer) -> list[HomeRow]:
@@ -265,24 +321,36 @@ def home_rows(session: Session, viewer: Viewer) -> list[HomeRow]:
     Empty rows are left out.
     """
     labels = _labels(viewer.language)
-    rows = [
-        HomeRow(
-            "top10", labels["top10"].format(country=viewer.territory), top10_row(session, viewer)
-        ),
-        HomeRow("new", labels["new"], new_row(session, viewer)),
-        HomeRow("coming_soon", labels["coming_soon"], coming_soon_row(session, viewer)),
-        HomeRow("leaving_soon", labels["leaving_soon"], leaving_soon_row(session, viewer)),
-        HomeRow("movies", labels["movie"], kind_row(session, viewer, "movie")),
-        HomeRow("series", labels["series"], kind_row(session, viewer, "series")),
-    ]
-    for genre in session.scalars(select(Genre).order_by(Genre.slug)):
-        if sum(1 for row in rows if row.key.startswith("genre:")) >= GENRE_ROWS:
-            break
-        items = genre_row(session, viewer, genre.slug)
-        if items:
-            name = genre.name_fr if viewer.language == "fr" else genre.name_en
-            rows.append(HomeRow(f"genre:{genre.slug}", name, items))
-    return [row for row in rows if row.items]
+    plans = {
+        "top10": _top10_plan(session, viewer),
+        "new": _new_plan(session, viewer, ROW_LENGTH),
+        "coming_soon": _coming_soon_plan(session, viewer, ROW_LENGTH),
+        "leaving_soon": _leaving_soon_plan(session, viewer, ROW_LENGTH),
+        "movies": _kind_plan(session, viewer, "movie", ROW_LENGTH),
+        "series": _kind_plan(session, viewer, "series", ROW_LENGTH),
+    }
+    titles = {
+        "top10": labels["top10"].format(country=viewer.territory),
+        "new": labels["new"],
+        "coming_soon": labels["coming_soon"],
+        "leaving_soon": labels["leaving_soon"],
+        "movies": labels["movie"],
+        "series": labels["series"],
+    }
+    genre_rows = 0
+    for slug, name_fr, name_en in session.execute(
+        select(Genre.slug, Genre.name_fr, Genre.name_en).order_by(Genre.slug)
+    ):
+        plan = _genre_plan(session, viewer, slug, ROW_LENGTH)
+        if plan.spans:
+            plans[f"genre:{slug}"] = plan
+            titles[f"genre:{slug}"] = name_fr if viewer.language == "fr" else name_en
+            genre_rows += 1
+            if genre_rows == GENRE_ROWS:
+                break
+    resolved = _resolve(session, viewer, plans)
+    resolved["top10"] = resolved["top10"][:10]
+    return [HomeRow(key, titles[key], cards) for key, cards in resolved.items() if cards]
 
 
 def genre_names(session: Session, title: Title, language: str) -> list[str]:
@@ -302,7 +370,7 @@ def search_for_viewer(
         viewer.territory, viewer.at, license_type=viewer.license_type, max_age=viewer.max_age
     )
     ids = search.search_titles(session, text, restrict_to=allowed, limit=limit)
-    return _cards(session, viewer, ids)
+    return _resolve(session, viewer, {"r": _plan([(i,) for i in ids], limit)}, limit)["r"]
 
 
 def save_details(

@@ -142,6 +142,22 @@ class TitlePlays(Base):
     plays: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class TopTitle(Base):
+    """A territory's most played titles over the seven days to ``day``, ranked.
+
+    Computed once a day from ``title_plays`` (as services publish their Top 10 daily), so a
+    home screen reads ten rows by key instead of summing a week of plays.
+    """
+
+    __tablename__ = "top_titles"
+
+    territory: Mapped[str] = mapped_column(String(2), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title_id: Mapped[str] = mapped_column(ForeignKey("titles.id", ondelete="CASCADE"), index=True)
+    plays: Mapped[int] = mapped_column(Integer)
+
+
 class TitleSearch(Base):
     """The text a title is found by, already folded and stemmed (see ``catalog.search``).
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from cineflux.catalog.models import (
@@ -22,6 +22,7 @@ from cineflux.catalog.models import (
     TitleIdentifier,
     TitleLocalization,
     TitlePlays,
+    TopTitle,
 )
 from cineflux.clock import Clock
 
@@ -248,6 +249,56 @@ def identifiers_of(session: Session, title_id: str) -> dict[str, str]:
     """A title's partner identifiers, by scheme."""
     rows = session.scalars(select(TitleIdentifier).where(TitleIdentifier.title_id == title_id))
     return {row.scheme: row.value for row in rows}
+
+
+def rank_top_titles(session: Session, *, day: date, period_days: int = 7, keep: int = 100) -> int:
+    """Snapshot every territory's most played titles over the period ending on ``day``.
+
+    Keeps more than ten, so that a profile's age limit or a title's withdrawal still leaves
+    ten to show. Returns how many ranked rows were written.
+    """
+    session.execute(delete(TopTitle).where(TopTitle.day == day))
+    since = day - timedelta(days=period_days)
+    territories = session.scalars(
+        select(TitlePlays.territory).where(TitlePlays.day > since, TitlePlays.day <= day).distinct()
+    ).all()
+    written = 0
+    for territory in territories:
+        total = func.sum(TitlePlays.plays)
+        ranked = session.execute(
+            select(TitlePlays.title_id, total)
+            .where(
+                TitlePlays.territory == territory,
+                TitlePlays.day > since,
+                TitlePlays.day <= day,
+            )
+            .group_by(TitlePlays.title_id)
+            .order_by(total.desc(), TitlePlays.title_id)
+            .limit(keep)
+        ).all()
+        session.add_all(
+            TopTitle(territory=territory, day=day, rank=rank, title_id=title_id, plays=plays)
+            for rank, (title_id, plays) in enumerate(ranked, start=1)
+        )
+        written += len(ranked)
+    session.flush()
+    return written
+
+
+def top_titles(session: Session, *, territory: str, day: date) -> list[str]:
+    """The latest ranking of a territory on or before ``day``, most played first."""
+    latest = session.scalar(
+        select(func.max(TopTitle.day)).where(TopTitle.territory == territory, TopTitle.day <= day)
+    )
+    if latest is None:
+        return []
+    return list(
+        session.scalars(
+            select(TopTitle.title_id)
+            .where(TopTitle.territory == territory, TopTitle.day == latest)
+            .order_by(TopTitle.rank)
+        )
+    )
 
 
 def record_play(session: Session, *, title_id: str, territory: str, day: date) -> None:

@@ -78,9 +78,28 @@ class Availability(Base):
     """
 
     __tablename__ = "availability"
+    # Covering indexes: every home row is one range scan that never reads the table itself.
     __table_args__ = (
-        Index("ix_availability_opening", "territory", "license_type", "starts_at"),
-        Index("ix_availability_closing", "territory", "license_type", "ends_at"),
+        Index(
+            "ix_availability_opening",
+            "territory",
+            "license_type",
+            "starts_at",
+            "ends_at",
+            "minimum_age",
+            "kind",
+            "genres",
+            "title_id",
+        ),
+        Index(
+            "ix_availability_closing",
+            "territory",
+            "license_type",
+            "ends_at",
+            "starts_at",
+            "minimum_age",
+            "title_id",
+        ),
         Index("ix_availability_title", "title_id", "territory", "license_type"),
     )
 
@@ -90,5 +109,7 @@ class Availability(Base):
     license_type: Mapped[str] = mapped_column(String(8))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())  # OPEN_END when open-ended
-    # Copied from the title so profile filters stay inside the index scan.
+    # Copied from the title so that rows filter while scanning one index, without joins.
     minimum_age: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(16), default="movie")
+    genres: Mapped[str] = mapped_column(String(400), default="")  # ",drama,comedy,"

@@ -374,6 +374,7 @@ def refresh_availability(
         family = [root.id, *_descendants(session, root.id)]
         terms = [window_terms(w) for w in windows_of(session, family)]
         age = minimum_age(root.age_rating)
+        genres = "".join(f",{g.genre_slug}" for g in root.genres) + ","
         rows = [
             Availability(
                 title_id=root.id,
@@ -382,6 +383,8 @@ def refresh_availability(
                 starts_at=period.starts_at,
                 ends_at=period.ends_at or OPEN_END,
                 minimum_age=age,
+                kind=root.kind,
+                genres=genres,
             )
             for (territory, license_type), periods in availability_periods(
                 root, terms, policy

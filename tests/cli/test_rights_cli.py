@@ -178,3 +178,11 @@ def test_rule_sets_can_be_added_as_data(env: dict[str, str], tmp_path: Path) -> 
     assert answer["available"] is True and answer["rule_set"] == "fr-2028"
     again = cineflux(env, "rights", "rule-sets", "add", str(reform))
     assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_catalog_rank_snapshots_the_top_titles(env: dict[str, str]) -> None:
+    result = cineflux(env, "catalog", "rank", "--day", "2026-06-01", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"day": "2026-06-01", "ranked": 0}
+    bad = cineflux(env, "catalog", "rank", "--day", "June")
+    assert bad.returncode == 1 and "not a date" in bad.stderr

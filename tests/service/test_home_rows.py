@@ -10,7 +10,10 @@ from sqlalchemy.orm import Session
 from cineflux.catalog import flows
 from cineflux.catalog import service as catalog
 from cineflux.catalog.flows import Viewer
+from cineflux.catalog.tasks import rank_if_due
 from cineflux.clock import FrozenClock
+from cineflux.db import transaction
+from cineflux.platform import Platform
 from cineflux.rights import service as rights
 from cineflux.rights.chronology import RightsPolicy
 from tests.factories import day, grant, make_title
@@ -119,7 +122,7 @@ def test_home_rows_leave_out_empty_rows_and_unpublished_titles(
     assert sorted(films[2:]) == ["Ancien", "Départ", "Reste"]
 
 
-def test_top_10_counts_the_last_seven_days_in_the_country(
+def test_top_10_ranks_the_last_seven_days_in_the_country_once_a_day(
     db: Session, catalogue: dict[str, str]
 ) -> None:
     def play(name: str, times: int, on: str, territory: str = "FR") -> None:
@@ -136,7 +139,16 @@ def test_top_10_counts_the_last_seven_days_in_the_country(
     play("Expiré", 9, "2026-05-31")  # no longer available
     play("Reste", 9, "2026-05-31", territory="BE")  # another country
     viewer = Viewer("FR", NOW, language="en")
+    assert flows.top10_row(db, viewer) == []  # nothing ranked yet
+    assert catalog.rank_top_titles(db, day=date(2026, 6, 1)) == 5  # 4 in FR, 1 in BE
     assert names(flows.top10_row(db, viewer)) == ["Nouveau", "Ancien", "Départ"]
+    # Plays after the ranking count from the next one; a ranking dated later is not read.
+    play("Reste", 50, "2026-06-01")
+    play("Ancien", 50, "2026-06-02")
+    catalog.rank_top_titles(db, day=date(2026, 6, 2))
+    assert names(flows.top10_row(db, viewer)) == ["Nouveau", "Ancien", "Départ"]
+    catalog.rank_top_titles(db, day=date(2026, 6, 1))  # a rerun replaces the day's ranking
+    assert names(flows.top10_row(db, viewer)) == ["Reste", "Nouveau", "Ancien", "Départ"]
     rows = flows.home_rows(db, viewer)
     assert rows[0].key == "top10" and rows[0].title == "Top 10 in FR"
 
@@ -154,3 +166,13 @@ def test_a_series_appears_once_an_episode_has_a_window(
     grant(db, clock, episode, start="2026-05-15", policy=policy)
     assert names(flows.new_row(db, Viewer("FR", NOW))) == ["Série"]
     assert names(flows.genre_row(db, Viewer("FR", NOW), "crime")) == ["Série"]
+
+
+def test_the_daily_ranking_runs_once_a_day(platform: Platform) -> None:
+    with transaction(platform.sessions) as session:
+        title = make_title(session, platform.clock, "Joué")
+        catalog.record_play(session, title_id=title.id, territory="FR", day=date(2026, 1, 15))
+    assert rank_if_due(platform) == date(2026, 1, 15)  # the platform clock's Paris day
+    assert rank_if_due(platform) is None
+    with platform.sessions() as session:
+        assert catalog.top_titles(session, territory="FR", day=date(2026, 1, 15)) == [title.id]

@@ -75,6 +75,8 @@ def upgrade() -> None:
         sa.Column("starts_at", cineflux.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("ends_at", cineflux.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("minimum_age", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("genres", sa.String(length=400), nullable=False),
         sa.ForeignKeyConstraint(
             ["title_id"],
             ["titles.id"],
@@ -85,10 +87,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("availability", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_availability_closing", ["territory", "license_type", "ends_at"], unique=False
+            "ix_availability_closing",
+            ["territory", "license_type", "ends_at", "starts_at", "minimum_age", "title_id"],
+            unique=False,
         )
         batch_op.create_index(
-            "ix_availability_opening", ["territory", "license_type", "starts_at"], unique=False
+            "ix_availability_opening",
+            [
+                "territory",
+                "license_type",
+                "starts_at",
+                "ends_at",
+                "minimum_age",
+                "kind",
+                "genres",
+                "title_id",
+            ],
+            unique=False,
         )
         batch_op.create_index(
             "ix_availability_title", ["title_id", "territory", "license_type"], unique=False
@@ -221,6 +236,24 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("title_plays", schema=None) as batch_op:
         batch_op.create_index("ix_title_plays_territory_day", ["territory", "day"], unique=False)
+
+    op.create_table(
+        "top_titles",
+        sa.Column("territory", sa.String(length=2), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("rank", sa.Integer(), nullable=False),
+        sa.Column("title_id", sa.String(length=36), nullable=False),
+        sa.Column("plays", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["title_id"],
+            ["titles.id"],
+            name=op.f("fk_top_titles_title_id_titles"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("territory", "day", "rank", name=op.f("pk_top_titles")),
+    )
+    with op.batch_alter_table("top_titles", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_top_titles_title_id"), ["title_id"], unique=False)
 
     op.create_table(
         "title_search",
@@ -457,6 +490,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_window_holdbacks_window_id"))
 
     op.drop_table("window_holdbacks")
+    op.drop_table("top_titles")
     op.drop_table("title_search")
     with op.batch_alter_table("title_plays", schema=None) as batch_op:
         batch_op.drop_index("ix_title_plays_territory_day")
