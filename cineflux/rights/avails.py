@@ -686,6 +686,8 @@ class _Reader:
             return mapped, None
         reason = _UNUSABLE_LICENSE_TYPES.get(raw.upper())
         if reason is not None:
+            # Any real type will do: the rest of the transaction is still checked, and a
+            # skipped transaction never becomes a window.
             return "SVOD", f"licence type {raw} is not supported: {reason}"
         self.error(
             self.kid(element, "LicenseType"),
@@ -874,8 +876,10 @@ def _country_zones() -> dict[str, tuple[str, ...]]:
 
 
 def local_instant(moment: datetime, territory: str) -> datetime:
-    """A time from an avails file in UTC: as given when it has an offset, else local time in
-    the territory's first time zone (the one where that local time comes first)."""
+    """An avails time in UTC; without an offset, local in the territory's first time zone.
+
+    The first zone is the one where that local time comes first (New York for the US).
+    """
     if moment.tzinfo is not None:
         return moment.astimezone(UTC)
     zones = _country_zones().get(territory, ("UTC",))

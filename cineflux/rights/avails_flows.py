@@ -105,8 +105,10 @@ def import_avails(
     schema_dir: Path | None = None,
     dry_run: bool = False,
 ) -> ImportResult:
-    """Check an avails file whole, then apply it in one transaction (rolled back on any
-    error, or when ``dry_run``); raises ``AvailsInvalid`` listing what is wrong."""
+    """Check an avails file whole, then apply it in one transaction: all of it, or nothing.
+
+    Raises ``AvailsInvalid`` listing what is wrong; ``dry_run`` rolls back a successful run.
+    """
     document = parse_avails(data, file=file, schema_dir=schema_dir)
     try:
         with transaction(platform.sessions) as session:
@@ -403,8 +405,11 @@ def _asset(session: Session, title_id: str) -> AvailsAsset:
 def collect_export(
     session: Session, *, territory: str | None = None, licensor: str | None = None
 ) -> list[Avail]:
-    """The windows that came from avails, as Avails to write back (one per licensor, ALID and
-    title); only operator-made windows, which no licensor sent, are left out."""
+    """The windows that came from avails, as Avails to write back.
+
+    One Avail per licensor, ALID and title; windows the operator made, which no licensor
+    sent, are left out.
+    """
     # Only a complete export may say Full Extract: re-importing one territory's windows as a
     # Full Extract would withdraw the licensor's other territories.
     disposition = "Update" if territory is not None else "Full Extract"
