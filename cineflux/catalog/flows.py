@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import Integer, String, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from cineflux.catalog import search
@@ -85,12 +85,6 @@ def _labels(language: str) -> dict[str, str]:
     return _ROW_TITLES.get(language, _ROW_TITLES["en"])
 
 
-def _age_ok(viewer: Viewer) -> list[ColumnElement[bool]]:
-    if viewer.max_age is None:
-        return []
-    return [Availability.minimum_age <= viewer.max_age]
-
-
 # A row first finds its title ids (one index range each), then every row's cards are read
 # together, in two queries: rows cost their index scans, not one round trip per title.
 Span = tuple[str, datetime | None, datetime | None]  # title id, opens, closes
@@ -130,25 +124,11 @@ def _resolve(
     ids = list({span[0] for plan in plans.values() for span in plan.spans})
     if not ids:
         return {key: [] for key in plans}
-    facts = {
-        row.id: row
-        for row in session.execute(
-            select(
-                Title.id,
-                Title.name,
-                Title.year,
-                Title.kind,
-                Title.age_rating,
-                Title.published_at,
-            ).where(Title.id.in_(ids))
-        )
-    }
+    facts = {row.id: row for row in session.execute(_CARD_FACTS, {"ids": ids})}
     preference = [viewer.language, "en", "fr"]
     names: dict[str, tuple[int, str]] = {}
     for title_id, language, name in session.execute(
-        select(
-            TitleLocalization.title_id, TitleLocalization.language, TitleLocalization.name
-        ).where(TitleLocalization.title_id.in_(ids), TitleLocalization.language.in_(preference))
+        _CARD_NAMES, {"ids": ids, "languages": preference}
     ):
         rank = preference.index(language)
         if title_id not in names or rank < names[title_id][0]:
@@ -179,101 +159,132 @@ def _resolve(
     return resolved
 
 
-def _open_now(viewer: Viewer) -> ColumnElement[bool]:
-    return rights.available_now(viewer.territory, viewer.at, license_type=viewer.license_type)
+# The row queries are built once, with bound parameters: building SQLAlchemy expressions
+# for every request cost more than SQLite spent running them.
+_A = Availability
+_OPEN_NOW = and_(
+    _A.territory == bindparam("territory"),
+    _A.license_type == bindparam("license_type"),
+    _A.starts_at <= bindparam("at"),
+    _A.ends_at > bindparam("at"),
+    _A.minimum_age <= bindparam("max_age"),
+)
+_LIMIT = bindparam("limit", type_=Integer)
+_NEW = (
+    select(_A.title_id, _A.starts_at, _A.ends_at)
+    .where(_OPEN_NOW, _A.starts_at > bindparam("new_since"))
+    .order_by(_A.starts_at.desc())
+    .limit(_LIMIT)
+)
+_CURRENT = _A.__table__.alias("current")
+# Correlated on the title index: "not available now" reads a few index entries per
+# candidate, never the whole territory.
+_AVAILABLE_NOW_ELSEWHERE = (
+    select(_CURRENT.c.id)
+    .where(
+        _CURRENT.c.title_id == _A.title_id,
+        _CURRENT.c.territory == bindparam("territory"),
+        _CURRENT.c.license_type == bindparam("license_type"),
+        _CURRENT.c.starts_at <= bindparam("at"),
+        _CURRENT.c.ends_at > bindparam("at"),
+    )
+    .exists()
+)
+_COMING_SOON = (
+    select(_A.title_id, _A.starts_at, _A.ends_at)
+    .where(
+        _A.territory == bindparam("territory"),
+        _A.license_type == bindparam("license_type"),
+        _A.starts_at > bindparam("at"),
+        _A.starts_at <= bindparam("soon"),
+        _A.minimum_age <= bindparam("max_age"),
+        ~_AVAILABLE_NOW_ELSEWHERE,
+    )
+    .order_by(_A.starts_at)
+    .limit(_LIMIT)
+)
+_LEAVING_SOON = (
+    select(_A.title_id, _A.starts_at, _A.ends_at)
+    .where(
+        _A.territory == bindparam("territory"),
+        _A.license_type == bindparam("license_type"),
+        _A.ends_at > bindparam("at"),
+        _A.ends_at <= bindparam("soon"),
+        _A.starts_at <= bindparam("at"),
+        _A.minimum_age <= bindparam("max_age"),
+    )
+    .order_by(_A.ends_at)
+    .limit(_LIMIT)
+)
+_BY_KIND = (
+    select(_A.title_id)
+    .where(_OPEN_NOW, _A.kind == bindparam("kind"))
+    .order_by(_A.starts_at.desc())
+    .limit(_LIMIT)
+)
+_BY_GENRE = (
+    select(_A.title_id)
+    .where(_OPEN_NOW, _A.genres.contains(bindparam("genre_marker", type_=String)))
+    .order_by(_A.starts_at.desc())
+    .limit(_LIMIT)
+)
+_AVAILABLE_AMONG = select(_A.title_id).where(
+    _A.title_id.in_(bindparam("ids", expanding=True)), _OPEN_NOW
+)
+_CARD_FACTS = select(
+    Title.id, Title.name, Title.year, Title.kind, Title.age_rating, Title.published_at
+).where(Title.id.in_(bindparam("ids", expanding=True)))
+_CARD_NAMES = select(
+    TitleLocalization.title_id, TitleLocalization.language, TitleLocalization.name
+).where(
+    TitleLocalization.title_id.in_(bindparam("ids", expanding=True)),
+    TitleLocalization.language.in_(bindparam("languages", expanding=True)),
+)
+# Older than any rating: "no age limit" without a second version of every query.
+_NO_AGE_LIMIT = 99
 
 
-def _spans_query() -> Select[str, datetime, datetime]:
-    return select(Availability.title_id, Availability.starts_at, Availability.ends_at)
+def _params(viewer: Viewer, limit: int) -> dict[str, Any]:
+    return {
+        "territory": viewer.territory,
+        "license_type": viewer.license_type,
+        "at": viewer.at,
+        "max_age": _NO_AGE_LIMIT if viewer.max_age is None else viewer.max_age,
+        "limit": limit + _SPARE,
+        "new_since": viewer.at - NEW,
+        "soon": viewer.at + SOON,
+    }
 
 
 def _new_plan(session: Session, viewer: Viewer, limit: int) -> _Plan:
-    rows = session.execute(
-        _spans_query()
-        .where(_open_now(viewer), Availability.starts_at > viewer.at - NEW, *_age_ok(viewer))
-        .order_by(Availability.starts_at.desc())
-        .limit(limit + _SPARE)
-    ).all()
-    return _plan(rows, limit)
+    return _plan(session.execute(_NEW, _params(viewer, limit)).all(), limit)
 
 
 def _coming_soon_plan(session: Session, viewer: Viewer, limit: int) -> _Plan:
-    # Correlated on the title index: "not available now" checks a handful of rows per
-    # candidate, never the whole territory.
-    current = Availability.__table__.alias("current")
-    available_now = (
-        select(current.c.id)
-        .where(
-            current.c.title_id == Availability.title_id,
-            current.c.territory == viewer.territory,
-            current.c.license_type == viewer.license_type,
-            current.c.starts_at <= viewer.at,
-            current.c.ends_at > viewer.at,
-        )
-        .exists()
-    )
-    rows = session.execute(
-        _spans_query()
-        .where(
-            rights.opening_between(
-                viewer.territory, viewer.at, viewer.at + SOON, license_type=viewer.license_type
-            ),
-            ~available_now,
-            *_age_ok(viewer),
-        )
-        .order_by(Availability.starts_at)
-        .limit(limit + _SPARE)
-    ).all()
+    rows = session.execute(_COMING_SOON, _params(viewer, limit)).all()
     return _plan(rows, limit, playable_only=False)
 
 
 def _leaving_soon_plan(session: Session, viewer: Viewer, limit: int) -> _Plan:
-    rows = session.execute(
-        _spans_query()
-        .where(
-            rights.closing_between(
-                viewer.territory, viewer.at, viewer.at + SOON, license_type=viewer.license_type
-            ),
-            *_age_ok(viewer),
-        )
-        .order_by(Availability.ends_at)
-        .limit(limit + _SPARE)
-    ).all()
-    return _plan(rows, limit)
-
-
-def _recent_plan(
-    session: Session, viewer: Viewer, limit: int, *conditions: ColumnElement[bool]
-) -> _Plan:
-    """Available now and matching ``conditions``, the most recently arrived first."""
-    rows = session.execute(
-        select(Availability.title_id)
-        .where(_open_now(viewer), *conditions, *_age_ok(viewer))
-        .order_by(Availability.starts_at.desc())
-        .limit(limit + _SPARE)
-    ).all()
-    return _plan(rows, limit)
+    return _plan(session.execute(_LEAVING_SOON, _params(viewer, limit)).all(), limit)
 
 
 def _genre_plan(session: Session, viewer: Viewer, genre: str, limit: int) -> _Plan:
-    return _recent_plan(session, viewer, limit, Availability.genres.contains(f",{genre},"))
+    params = {**_params(viewer, limit), "genre_marker": f",{genre},"}
+    return _plan(session.execute(_BY_GENRE, params).all(), limit)
 
 
 def _kind_plan(session: Session, viewer: Viewer, kind: str, limit: int) -> _Plan:
-    return _recent_plan(session, viewer, limit, Availability.kind == kind)
+    params = {**_params(viewer, limit), "kind": kind}
+    return _plan(session.execute(_BY_KIND, params).all(), limit)
 
 
 def _top10_plan(session: Session, viewer: Viewer) -> _Plan:
     ranked = catalog.top_titles(session, territory=viewer.territory, day=paris_date(viewer.at))
     if not ranked:
         return _Plan([])
-    allowed = set(
-        session.scalars(
-            select(Availability.title_id).where(
-                Availability.title_id.in_(ranked), _open_now(viewer), *_age_ok(viewer)
-            )
-        )
-    )
+    params = {**_params(viewer, 10), "ids": ranked}
+    allowed = set(session.scalars(_AVAILABLE_AMONG, params))
     return _plan([(title_id,) for title_id in ranked if title_id in allowed], 10)
 
 

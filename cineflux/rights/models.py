@@ -100,7 +100,15 @@ class Availability(Base):
             "minimum_age",
             "title_id",
         ),
-        Index("ix_availability_title", "title_id", "territory", "license_type"),
+        Index(
+            "ix_availability_title",
+            "title_id",
+            "territory",
+            "license_type",
+            "starts_at",
+            "ends_at",
+            "minimum_age",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -106,7 +106,9 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(
-            "ix_availability_title", ["title_id", "territory", "license_type"], unique=False
+            "ix_availability_title",
+            ["title_id", "territory", "license_type", "starts_at", "ends_at", "minimum_age"],
+            unique=False,
         )
 
     op.create_table(
