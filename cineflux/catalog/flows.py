@@ -7,17 +7,34 @@ that ``rights.service`` derives, so each row is one index range, not 100,000 dec
 
 from __future__ import annotations
 
+import functools
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, bindparam, select
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from cineflux.catalog import search
 from cineflux.catalog import service as catalog
-from cineflux.catalog.models import Genre, Title, TitleLocalization
+from cineflux.catalog.models import Genre, Title, TitleLocalization, TopTitle
+from cineflux.db import UTCDateTime
 from cineflux.rights import service as rights
 from cineflux.rights.chronology import RightsPolicy, paris_date
 from cineflux.rights.models import OPEN_END, Availability
@@ -94,6 +111,7 @@ Span = tuple[str, datetime | None, datetime | None]  # title id, opens, closes
 class _Plan:
     spans: list[Span]
     playable_only: bool = True
+    limit: int = ROW_LENGTH
 
 
 def _plan(rows: Sequence[Any], limit: int, playable_only: bool = True) -> _Plan:
@@ -107,45 +125,45 @@ def _plan(rows: Sequence[Any], limit: int, playable_only: bool = True) -> _Plan:
         opens = row[1] if len(row) > 1 else None
         closes = row[2] if len(row) > 2 else None
         spans.append((title_id, opens, None if closes == OPEN_END else closes))
-    return _Plan(spans[: limit + _SPARE], playable_only)
+    return _Plan(spans[: limit + _SPARE], playable_only, limit)
 
 
 # Fetched beyond a row's length, for titles left out because their media is not published.
 _SPARE = 5
 
 
+def _facts(session: Session, viewer: Viewer, ids: list[str]) -> dict[str, Any]:
+    fallbacks = {"language": viewer.language, "second": "en", "third": "fr"}
+    return {row.id: row for row in session.execute(_CARD_FACTS, {"ids": ids, **fallbacks})}
+
+
 def _resolve(
-    session: Session, viewer: Viewer, plans: dict[str, _Plan], limit: int = ROW_LENGTH
+    session: Session, viewer: Viewer, plans: dict[str, _Plan]
 ) -> dict[str, list[TitleCard]]:
     """Cards for every planned row; by default only titles with published media.
 
-    A series is shown once it has windows: its episodes carry the media.
+    A series is shown once it has windows: its episodes carry the media. The first
+    ``limit`` titles of every row are read at once; the spares only when a row fell short.
     """
-    ids = list({span[0] for plan in plans.values() for span in plan.spans})
-    if not ids:
+    wanted = {span[0] for plan in plans.values() for span in plan.spans[: plan.limit]}
+    if not wanted:
         return {key: [] for key in plans}
-    facts = {row.id: row for row in session.execute(_CARD_FACTS, {"ids": ids})}
-    preference = [viewer.language, "en", "fr"]
-    names: dict[str, tuple[int, str]] = {}
-    for title_id, language, name in session.execute(
-        _CARD_NAMES, {"ids": ids, "languages": preference}
-    ):
-        rank = preference.index(language)
-        if title_id not in names or rank < names[title_id][0]:
-            names[title_id] = (rank, name)
+    facts = _facts(session, viewer, list(wanted))
     resolved: dict[str, list[TitleCard]] = {}
     for key, plan in plans.items():
+        spans = plan.spans
+        missing = [span[0] for span in spans[plan.limit :] if span[0] not in facts]
+        if missing and _short(plan, facts):
+            facts.update(_facts(session, viewer, missing))
         cards: list[TitleCard] = []
-        for title_id, opens, closes in plan.spans:
+        for title_id, opens, closes in spans:
             row = facts.get(title_id)
-            if row is None:
-                continue
-            if plan.playable_only and row.published_at is None and row.kind != "series":
+            if row is None or (plan.playable_only and not row.published and row.kind != "series"):
                 continue
             cards.append(
                 TitleCard(
                     id=row.id,
-                    name=names[title_id][1] if title_id in names else row.name,
+                    name=row.local_name or row.name,
                     year=row.year,
                     kind=row.kind,
                     age_rating=row.age_rating,
@@ -153,11 +171,23 @@ def _resolve(
                     closes_at=closes,
                 )
             )
-            if len(cards) == limit:
+            if len(cards) == plan.limit:
                 break
         resolved[key] = cards
     return resolved
 
+
+def _short(plan: _Plan, facts: dict[str, Any]) -> bool:
+    """Whether the row's first titles leave it short of its length (unpublished ones)."""
+    shown = 0
+    for title_id, _opens, _closes in plan.spans[: plan.limit]:
+        row = facts.get(title_id)
+        if row is not None and (not plan.playable_only or row.published or row.kind == "series"):
+            shown += 1
+    return shown < plan.limit
+
+
+AnySelect = Select[*tuple[Any, ...]]
 
 # The row queries are built once, with bound parameters: building SQLAlchemy expressions
 # for every request cost more than SQLite spent running them.
@@ -231,15 +261,27 @@ _BY_GENRE = (
 _AVAILABLE_AMONG = select(_A.title_id).where(
     _A.title_id.in_(bindparam("ids", expanding=True)), _OPEN_NOW
 )
+_LOCALIZED = TitleLocalization.__table__.alias("localized")
+
+
+def _name_in(language: str) -> Any:
+    return (
+        select(_LOCALIZED.c.name)
+        .where(_LOCALIZED.c.title_id == Title.id, _LOCALIZED.c.language == bindparam(language))
+        .scalar_subquery()
+    )
+
+
+# The viewer's language, else English, else French, else the original name.
 _CARD_FACTS = select(
-    Title.id, Title.name, Title.year, Title.kind, Title.age_rating, Title.published_at
+    Title.id,
+    Title.name,
+    Title.year,
+    Title.kind,
+    Title.age_rating,
+    Title.published_at.is_not(None).label("published"),
+    func.coalesce(_name_in("language"), _name_in("second"), _name_in("third")).label("local_name"),
 ).where(Title.id.in_(bindparam("ids", expanding=True)))
-_CARD_NAMES = select(
-    TitleLocalization.title_id, TitleLocalization.language, TitleLocalization.name
-).where(
-    TitleLocalization.title_id.in_(bindparam("ids", expanding=True)),
-    TitleLocalization.language.in_(bindparam("languages", expanding=True)),
-)
 # Older than any rating: "no age limit" without a second version of every query.
 _NO_AGE_LIMIT = 99
 
@@ -290,19 +332,19 @@ def _top10_plan(session: Session, viewer: Viewer) -> _Plan:
 
 def new_row(session: Session, viewer: Viewer, limit: int = ROW_LENGTH) -> list[TitleCard]:
     """Titles that arrived in the last 30 days and are available now, newest first."""
-    return _resolve(session, viewer, {"r": _new_plan(session, viewer, limit)}, limit)["r"]
+    return _resolve(session, viewer, {"r": _new_plan(session, viewer, limit)})["r"]
 
 
 def coming_soon_row(session: Session, viewer: Viewer, limit: int = ROW_LENGTH) -> list[TitleCard]:
     """Titles not available now that open within 30 days, soonest first."""
     plan = _coming_soon_plan(session, viewer, limit)
-    return _resolve(session, viewer, {"r": plan}, limit)["r"]
+    return _resolve(session, viewer, {"r": plan})["r"]
 
 
 def leaving_soon_row(session: Session, viewer: Viewer, limit: int = ROW_LENGTH) -> list[TitleCard]:
     """Titles available now whose availability ends within 30 days, soonest first."""
     plan = _leaving_soon_plan(session, viewer, limit)
-    return _resolve(session, viewer, {"r": plan}, limit)["r"]
+    return _resolve(session, viewer, {"r": plan})["r"]
 
 
 def genre_row(
@@ -310,7 +352,7 @@ def genre_row(
 ) -> list[TitleCard]:
     """Titles of a genre available now, the most recently arrived first."""
     plan = _genre_plan(session, viewer, genre, limit)
-    return _resolve(session, viewer, {"r": plan}, limit)["r"]
+    return _resolve(session, viewer, {"r": plan})["r"]
 
 
 def kind_row(
@@ -318,28 +360,105 @@ def kind_row(
 ) -> list[TitleCard]:
     """Films or series available now, the most recently arrived first."""
     plan = _kind_plan(session, viewer, kind, limit)
-    return _resolve(session, viewer, {"r": plan}, limit)["r"]
+    return _resolve(session, viewer, {"r": plan})["r"]
 
 
 def top10_row(session: Session, viewer: Viewer) -> list[TitleCard]:
     """The ten most played titles of the territory's latest daily ranking, available now."""
-    return _resolve(session, viewer, {"r": _top10_plan(session, viewer)}, 10)["r"]
+    return _resolve(session, viewer, {"r": _top10_plan(session, viewer)})["r"]
+
+
+def _as_part(
+    key: str, statement: AnySelect, order: str, *, descending: bool = False, dated: bool = False
+) -> AnySelect:
+    """One row's query in the shape every part of the home statement shares.
+
+    Its titles come numbered in the row's order (over the 25 rows the part kept, so cheap);
+    only rows that show a date return their spans.
+    """
+    part = statement.subquery()
+    column = part.c[order]
+    ordinal = func.row_number().over(order_by=column.desc() if descending else column)
+    return select(
+        literal(key).label("row"),
+        part.c.title_id,
+        ordinal.label("ordinal"),
+        part.c.starts_at if dated else cast(null(), UTCDateTime()).label("starts_at"),
+        part.c.ends_at if dated else cast(null(), UTCDateTime()).label("ends_at"),
+    )
+
+
+_LATEST_RANKING = (
+    select(func.max(TopTitle.day))
+    .where(TopTitle.territory == bindparam("territory"), TopTitle.day <= bindparam("today"))
+    .scalar_subquery()
+)
+_TOP10 = (
+    select(TopTitle.title_id, TopTitle.rank)
+    .join(_A, _A.title_id == TopTitle.title_id)
+    .where(TopTitle.territory == bindparam("territory"), TopTitle.day == _LATEST_RANKING, _OPEN_NOW)
+    .order_by(TopTitle.rank)
+    .limit(10 + _SPARE)
+)
+
+
+def _recent_matching(condition: ColumnElement[bool]) -> AnySelect:
+    return (
+        select(_A.title_id, _A.starts_at)
+        .where(_OPEN_NOW, condition)
+        .order_by(_A.starts_at.desc())
+        .limit(_LIMIT)
+    )
+
+
+def _genre_part(slug: str) -> AnySelect:
+    statement = _recent_matching(_A.genres.contains(f",{slug},"))
+    return _as_part(f"genre:{slug}", statement, "starts_at", descending=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _home_statement(genres: tuple[str, ...]) -> CompoundSelect[Any]:
+    """Every row of the home screen in one statement: one round trip to the database."""
+    parts = [
+        _as_part("top10", _TOP10, "rank"),
+        _as_part("new", _NEW, "starts_at", descending=True),
+        _as_part("coming_soon", _COMING_SOON, "starts_at", dated=True),
+        _as_part("leaving_soon", _LEAVING_SOON, "ends_at", dated=True),
+        _as_part("movies", _recent_matching(_A.kind == "movie"), "starts_at", descending=True),
+        _as_part("series", _recent_matching(_A.kind == "series"), "starts_at", descending=True),
+        *(_genre_part(slug) for slug in genres),
+    ]
+    return union_all(*parts)
+
+
+@functools.lru_cache(maxsize=8)
+def _genres_statement(genres: tuple[str, ...]) -> CompoundSelect[Any]:
+    return union_all(*(_genre_part(slug) for slug in genres))
+
+
+def _home_genres(session: Session) -> list[tuple[str, str, str]]:
+    rows = session.execute(select(Genre.slug, Genre.name_fr, Genre.name_en).order_by(Genre.slug))
+    return [(slug, fr, en) for slug, fr, en in rows]
 
 
 def home_rows(session: Session, viewer: Viewer) -> list[HomeRow]:
     """The home screen: Top 10, New, Coming soon, Leaving soon, Films, Series, then genres.
 
-    Empty rows are left out.
+    Empty rows are left out; genre rows are the first eight with something to show (asked
+    for eight at a time, so a large catalogue answers in one statement).
     """
     labels = _labels(viewer.language)
-    plans = {
-        "top10": _top10_plan(session, viewer),
-        "new": _new_plan(session, viewer, ROW_LENGTH),
-        "coming_soon": _coming_soon_plan(session, viewer, ROW_LENGTH),
-        "leaving_soon": _leaving_soon_plan(session, viewer, ROW_LENGTH),
-        "movies": _kind_plan(session, viewer, "movie", ROW_LENGTH),
-        "series": _kind_plan(session, viewer, "series", ROW_LENGTH),
-    }
+    genres = _home_genres(session)
+    params = {**_params(viewer, ROW_LENGTH), "today": paris_date(viewer.at)}
+    found: dict[str, list[Any]] = defaultdict(list)
+    asked = tuple(slug for slug, _, _ in genres[:GENRE_ROWS])
+    for row in session.execute(_home_statement(asked), params):
+        found[row.row].append(row)
+    while sum(key.startswith("genre:") for key in found) < GENRE_ROWS and len(asked) < len(genres):
+        more = tuple(slug for slug, _, _ in genres[len(asked) : len(asked) + GENRE_ROWS])
+        asked += more
+        for row in session.execute(_genres_statement(more), params):
+            found[row.row].append(row)
     titles = {
         "top10": labels["top10"].format(country=viewer.territory),
         "new": labels["new"],
@@ -348,19 +467,16 @@ def home_rows(session: Session, viewer: Viewer) -> list[HomeRow]:
         "movies": labels["movie"],
         "series": labels["series"],
     }
-    genre_rows = 0
-    for slug, name_fr, name_en in session.execute(
-        select(Genre.slug, Genre.name_fr, Genre.name_en).order_by(Genre.slug)
-    ):
-        plan = _genre_plan(session, viewer, slug, ROW_LENGTH)
-        if plan.spans:
-            plans[f"genre:{slug}"] = plan
+    for slug, name_fr, name_en in genres:
+        if f"genre:{slug}" in found and len(titles) < 6 + GENRE_ROWS:
             titles[f"genre:{slug}"] = name_fr if viewer.language == "fr" else name_en
-            genre_rows += 1
-            if genre_rows == GENRE_ROWS:
-                break
+    plans: dict[str, _Plan] = {}
+    for key in titles:
+        rows = sorted(found[key], key=lambda r: r.ordinal)
+        limit = 10 if key == "top10" else ROW_LENGTH
+        spans = [(r.title_id, r.starts_at, r.ends_at) for r in rows]
+        plans[key] = _plan(spans, limit, playable_only=key != "coming_soon")
     resolved = _resolve(session, viewer, plans)
-    resolved["top10"] = resolved["top10"][:10]
     return [HomeRow(key, titles[key], cards) for key, cards in resolved.items() if cards]
 
 
@@ -381,7 +497,7 @@ def search_for_viewer(
         viewer.territory, viewer.at, license_type=viewer.license_type, max_age=viewer.max_age
     )
     ids = search.search_titles(session, text, restrict_to=allowed, limit=limit)
-    return _resolve(session, viewer, {"r": _plan([(i,) for i in ids], limit)}, limit)["r"]
+    return _resolve(session, viewer, {"r": _plan([(i,) for i in ids], limit)})["r"]
 
 
 def save_details(

@@ -70,3 +70,25 @@ def test_subscriber_signs_in_and_watches_a_film(
         timeout=15_000,
     )
     assert errors == []
+
+
+def test_subscriber_finds_a_film_from_the_home_rows_and_by_searching(
+    page: Page, server: RunningServer
+) -> None:
+    page.goto(server.base_url + "/login")
+    page.fill("input[name=email]", EMAIL)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(server.base_url + "/")
+
+    films = page.locator("section[data-row=movies]")
+    assert films.locator("h2").text_content() == "Films"
+    assert server.title_name in (films.text_content() or "")
+
+    # A French viewer types without accents or capitals, and only the start of a word.
+    page.fill("input[type=search]", "ESSAI de lec")
+    page.press("input[type=search]", "Enter")
+    page.wait_for_url("**/search?q=**")
+    page.click(f".results >> text={server.title_name}")
+    page.wait_for_url(f"**/titles/{server.title_id}")
+    assert page.locator("a.play").is_visible()
