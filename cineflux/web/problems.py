@@ -14,6 +14,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from cineflux.accounts.service import AccountError, EmailTaken, InvalidAccountData
 from cineflux.catalog.service import InvalidTitle, TitleNotFound
 from cineflux.media.service import JobNotFound
+from cineflux.rights.avails import AvailsInvalid
+from cineflux.rights.chronology import RuleSetError
+from cineflux.rights.service import InvalidWindow, WindowNotFound
+from cineflux.rights.territory import TerritoryUnknown, UnknownTerritoryCode
 from cineflux.storage import InvalidKey
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -27,6 +31,12 @@ DOMAIN_STATUS: list[tuple[type[Exception], int, str]] = [
     (InvalidAccountData, 422, "Invalid account data"),
     (AccountError, 400, "Account error"),
     (InvalidKey, 404, "Not found"),
+    (WindowNotFound, 404, "Rights window not found"),
+    (InvalidWindow, 422, "Invalid rights window"),
+    (AvailsInvalid, 422, "Invalid avails"),
+    (UnknownTerritoryCode, 422, "Unknown territory"),
+    (TerritoryUnknown, 403, "Location unknown"),
+    (RuleSetError, 422, "Invalid rule set"),
 ]
 
 
