@@ -4,16 +4,68 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
+from cineflux.catalog import flows
 from cineflux.catalog import service as catalog
+from cineflux.catalog.models import Title
 from cineflux.cli_support import console, fail, load_platform
 from cineflux.db import transaction
+from cineflux.rights import service as rights
 from cineflux.rights.chronology import paris_date
 
 app = typer.Typer(help="Catalogue maintenance.", no_args_is_help=True)
+
+
+def _find(session: Session, reference: str) -> Title:
+    matches = catalog.find_titles(session, reference)
+    if not matches:
+        fail(f"no title has the id or name {reference!r}")
+    if len(matches) > 1:
+        fail(f"{len(matches)} titles are named {reference!r}; give an id")
+    return matches[0]
+
+
+@app.command("describe")
+def describe(
+    title: Annotated[str, typer.Argument(help="title id or exact name")],
+    details_file: Annotated[Path, typer.Argument(help="JSON: see `cineflux catalog show`")],
+) -> None:
+    """Set a title's details (languages, release, ratings, names, genres, credits)."""
+    try:
+        data = json.loads(details_file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        fail(f"{details_file}: {error}")
+    platform = load_platform()
+    try:
+        with transaction(platform.sessions) as session:
+            found = _find(session, title)
+            details = catalog.details_from_json(data)
+            policy = rights.rights_policy(session, platform.settings.platform_profile)
+            flows.save_details(session, policy=policy, title_id=found.id, details=details)
+    except catalog.InvalidTitle as error:
+        fail(str(error))
+    console.print(f"Details of [bold]{found.name}[/] saved; availability and search refreshed")
+
+
+@app.command("show")
+def show(title: Annotated[str, typer.Argument(help="title id or exact name")]) -> None:
+    """Print a title's details as JSON (the shape `describe` reads)."""
+    platform = load_platform()
+    with platform.sessions() as session:
+        found = _find(session, title)
+        details = catalog.details_to_json(session, found)
+    print(
+        json.dumps(
+            {"id": found.id, "name": found.name, "kind": found.kind, **details},
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
 
 
 @app.command("rank")

@@ -123,6 +123,79 @@ class TitleDetails:
     credits: tuple[CreditSpec, ...] = ()
 
 
+def details_from_json(data: Any) -> TitleDetails:
+    """Details from their JSON shape (as ``cineflux catalog describe`` reads them)."""
+    if not isinstance(data, dict):
+        raise InvalidTitle("details must be a JSON object")
+    known = {
+        "original_language", "production_countries", "fr_release_date",
+        "first_free_tv_broadcast", "european_work", "french_language_work", "age_rating",
+        "localizations", "genres", "credits",
+    }  # fmt: skip
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise InvalidTitle(f"unknown field {unknown[0]!r} (known: {', '.join(sorted(known))})")
+
+    def day(field_name: str) -> date | None:
+        value = data.get(field_name)
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            raise InvalidTitle(f"{field_name}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+    try:
+        localizations = {
+            str(language): (str(entry["name"]), str(entry.get("synopsis", "")))
+            for language, entry in dict(data.get("localizations", {})).items()
+        }
+        credits = tuple(
+            CreditSpec(str(c["name"]), str(c["role"]), c.get("character"))
+            for c in data.get("credits", [])
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise InvalidTitle(f"localizations or credits are malformed ({error})") from None
+    details = TitleDetails(
+        original_language=data.get("original_language"),
+        production_countries=tuple(str(c) for c in data.get("production_countries", [])),
+        fr_release_date=day("fr_release_date"),
+        first_free_tv_broadcast=day("first_free_tv_broadcast"),
+        european_work=bool(data.get("european_work", False)),
+        french_language_work=bool(data.get("french_language_work", False)),
+        age_rating=str(data.get("age_rating", "TP")),
+        localizations=localizations,
+        genres=tuple(str(g) for g in data.get("genres", [])),
+        credits=credits,
+    )
+    validate_details(details)
+    return details
+
+
+def details_to_json(session: Session, title: Title) -> dict[str, Any]:
+    """A title's details in the shape ``details_from_json`` reads."""
+    return {
+        "original_language": title.original_language,
+        "production_countries": [c for c in title.production_countries.split(",") if c],
+        "fr_release_date": title.fr_release_date.isoformat() if title.fr_release_date else None,
+        "first_free_tv_broadcast": (
+            title.first_free_tv_broadcast.isoformat() if title.first_free_tv_broadcast else None
+        ),
+        "european_work": title.european_work,
+        "french_language_work": title.french_language_work,
+        "age_rating": title.age_rating,
+        "localizations": {
+            loc.language: {"name": loc.name, "synopsis": loc.synopsis}
+            for loc in title.localizations
+        },
+        "genres": sorted(g.genre_slug for g in title.genres),
+        "credits": [
+            {"name": name, "role": role, "character": character}
+            for name, role, character in credits_of(session, title.id)
+        ],
+    }
+
+
 def validate_details(details: TitleDetails) -> None:
     """Raise ``InvalidTitle`` for details that cannot be accepted."""
     if details.age_rating not in AGE_RATINGS:

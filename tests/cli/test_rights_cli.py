@@ -186,3 +186,44 @@ def test_catalog_rank_snapshots_the_top_titles(env: dict[str, str]) -> None:
     assert json.loads(result.stdout) == {"day": "2026-06-01", "ranked": 0}
     bad = cineflux(env, "catalog", "rank", "--day", "June")
     assert bad.returncode == 1 and "not a date" in bad.stderr
+
+
+def test_catalog_describe_sets_the_details_rights_and_reports_read(
+    env: dict[str, str], catalogue: dict[str, str], tmp_path: Path
+) -> None:
+    details = {
+        "original_language": "fr",
+        "production_countries": ["FR", "BE"],
+        "fr_release_date": "2025-10-01",
+        "european_work": True,
+        "french_language_work": True,
+        "age_rating": "12",
+        "localizations": {
+            "fr": {"name": "Ancien film", "synopsis": "Un film ancien."},
+            "en": {"name": "Old film", "synopsis": "An old film."},
+        },
+        "genres": ["drama"],
+        "credits": [{"name": "Agnès Varda", "role": "director"}],
+    }
+    path = tmp_path / "details.json"
+    path.write_text(json.dumps(details))
+    result = cineflux(env, "catalog", "describe", catalogue["older"], str(path))
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(cineflux(env, "catalog", "show", catalogue["older"]).stdout)
+    assert {k: shown[k] for k in details} == {**details, "credits": [
+        {"name": "Agnès Varda", "role": "director", "character": None}
+    ]}  # fmt: skip
+    # The new cinema release date puts the film back under the chronologie (17 months).
+    answer = json.loads(
+        cineflux(
+            env, "rights", "explain", catalogue["older"], "--on", "2026-06-01", "--json"
+        ).stdout
+    )
+    assert answer["decisions"]["SVOD"]["available"] is False
+    assert answer["decisions"]["SVOD"]["opens"] == "2027-03-01"
+    path.write_text(json.dumps({**details, "age_rating": "21"}))
+    refused = cineflux(env, "catalog", "describe", catalogue["older"], str(path))
+    assert refused.returncode == 1 and "age rating" in refused.stderr
+    path.write_text(json.dumps({**details, "rating": "12"}))
+    refused = cineflux(env, "catalog", "describe", catalogue["older"], str(path))
+    assert refused.returncode == 1 and "unknown field 'rating'" in refused.stderr
