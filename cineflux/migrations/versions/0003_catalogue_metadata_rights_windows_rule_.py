@@ -434,12 +434,14 @@ def _create_search_index() -> None:
 
     The text is folded (accents, case) and stemmed in Python before it is stored, so both
     engines only tokenise on spaces and match words or prefixes: results agree between them.
+    Prefixes start at three letters (catalog.search.MIN_PREFIX_CHARS): FTS5 keeps prefix
+    indexes of 3 to 5 letters, PostgreSQL a lexeme of each word's first three.
     """
     if op.get_bind().dialect.name == "sqlite":
         op.execute(
             "CREATE VIRTUAL TABLE title_search_fts USING fts5(names, body, "
             "content='title_search', content_rowid='id', "
-            "tokenize='unicode61 remove_diacritics 2', prefix='1 2 3')"
+            "tokenize='unicode61 remove_diacritics 2', prefix='3 4 5')"
         )
         op.execute(
             "CREATE TRIGGER title_search_ai AFTER INSERT ON title_search BEGIN "
@@ -459,10 +461,15 @@ def _create_search_index() -> None:
             "VALUES (new.id, new.names, new.body); END"
         )
     else:
+        # Each word's first three letters also become a lexeme, after the mark "0p": a GIN
+        # index then finds a prefix in one entry instead of merging every word that starts
+        # with it (catalog.search.PREFIX_MARK and MIN_PREFIX_CHARS must say the same).
         op.execute(
             "ALTER TABLE title_search ADD COLUMN document tsvector GENERATED ALWAYS AS ("
             "setweight(to_tsvector('simple', names), 'A') || "
-            "setweight(to_tsvector('simple', body), 'B')) STORED"
+            "setweight(to_tsvector('simple', body), 'B') || "
+            "strip(to_tsvector('simple', regexp_replace(names || ' ' || body, "
+            r"'(^|\s)([a-z0-9]{3})\S*', '\1 0p\2', 'g')))) STORED"
         )
         op.execute("CREATE INDEX ix_title_search_document ON title_search USING gin (document)")
 
