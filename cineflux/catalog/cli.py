@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from cineflux.catalog import flows
+from cineflux.catalog import flows, search
 from cineflux.catalog import service as catalog
 from cineflux.catalog.models import Title
 from cineflux.cli_support import console, fail, load_platform
@@ -85,3 +85,12 @@ def rank(
         print(json.dumps({"day": ranked_day.isoformat(), "ranked": written}))
     else:
         console.print(f"Ranked {written} titles for {ranked_day}")
+
+
+@app.command("reindex")
+def reindex() -> None:
+    """Rebuild every title's search document (after an upgrade or new folding rules)."""
+    platform = load_platform()
+    with transaction(platform.sessions) as session:
+        indexed = search.refresh_all_search_documents(session)
+    console.print(f"Search documents rebuilt for {indexed} titles")

@@ -503,8 +503,7 @@ def search_for_viewer(
 def save_details(
     session: Session, *, policy: RightsPolicy, title_id: str, details: catalog.TitleDetails
 ) -> Title:
-    """Replace a title's details, then refresh what depends on them: rights and search."""
+    """Replace a title's details (and its search document), then its availability."""
     title = catalog.set_details(session, title_id, details)
     rights.refresh_availability(session, policy=policy, title_ids=[title_id])
-    search.refresh_search_document(session, title_id)
     return title

@@ -34,8 +34,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnClause
 
-from cineflux.catalog.models import Genre, Title, TitleGenre, TitleSearch
-from cineflux.catalog.service import credits_of
+# The catalogue service calls in here whenever a title changes, so this module reads the
+# catalogue's tables itself rather than through the service.
+from cineflux.catalog.models import Credit, Genre, Person, Title, TitleGenre, TitleSearch
 
 SEARCHABLE_KINDS = ("movie", "series")  # seasons and episodes are found through their series
 MAX_QUERY_CHARS = 200
@@ -227,7 +228,13 @@ def _texts(session: Session, title: Title) -> tuple[list[str], list[str]]:
         .order_by(Genre.slug)
     )
     body.extend(name for row in genre_rows for name in row)
-    for person, _role, character in credits_of(session, title.id):
+    credited = session.execute(
+        select(Person.name, Credit.character)
+        .join(Credit, Credit.person_id == Person.id)
+        .where(Credit.title_id == title.id)
+        .order_by(Credit.position)
+    )
+    for person, character in credited:
         body.append(person)
         if character:
             body.append(character)

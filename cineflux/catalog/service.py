@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
+from cineflux.catalog import search
 from cineflux.catalog.models import (
     AGE_RATINGS,
     TITLE_KINDS,
@@ -94,6 +95,7 @@ def create_title(
         title.id = title_id
     session.add(title)
     session.flush()
+    search.refresh_search_document(session, title.id)
     return title
 
 
@@ -221,7 +223,7 @@ def validate_details(details: TitleDetails) -> None:
 
 
 def set_details(session: Session, title_id: str, details: TitleDetails) -> Title:
-    """Replace a title's descriptive details (the caller refreshes rights and search)."""
+    """Replace a title's descriptive details and what it is found by (not its rights)."""
     validate_details(details)
     title = get_title(session, title_id)
     title.original_language = details.original_language
@@ -242,6 +244,7 @@ def set_details(session: Session, title_id: str, details: TitleDetails) -> Title
     title.genres = [TitleGenre(genre_slug=slug) for slug in dict.fromkeys(details.genres)]
     _set_credits(session, title, details.credits)
     session.flush()
+    search.refresh_search_document(session, title.id)
     return title
 
 

@@ -227,3 +227,11 @@ def test_catalog_describe_sets_the_details_rights_and_reports_read(
     path.write_text(json.dumps({**details, "rating": "12"}))
     refused = cineflux(env, "catalog", "describe", catalogue["older"], str(path))
     assert refused.returncode == 1 and "unknown field 'rating'" in refused.stderr
+
+
+def test_catalog_reindex_makes_every_title_searchable_again(
+    env: dict[str, str], catalogue: dict[str, str]
+) -> None:
+    result = cineflux(env, "catalog", "reindex")
+    assert result.returncode == 0, result.stderr
+    assert "rebuilt for 3 titles" in result.stdout
