@@ -51,3 +51,23 @@ def create(
         print(json.dumps({"id": user.id, "email": user.email, "role": user.role}))
     else:
         console.print(f"Created {user.role} [bold]{user.email}[/] ({user.id})")
+
+
+@app.command("verify-home")
+def verify_home(
+    email: Annotated[str, typer.Argument(help="the subscriber's sign-in email")],
+    country: Annotated[str, typer.Option(help="member state of residence, ISO 3166-1 alpha-2")],
+) -> None:
+    """Record a subscriber's verified home country (EU portability of the catalogue)."""
+    platform = load_platform()
+    try:
+        with transaction(platform.sessions) as session:
+            user = accounts.find_user_by_email(session, email)
+            if user is None:
+                fail(f"no account has the email {accounts.normalise_email(email)}")
+            accounts.verify_home_country(
+                session, clock=platform.clock, user_id=user.id, country=country
+            )
+    except accounts.InvalidAccountData as error:
+        fail(str(error))
+    console.print(f"{user.email}: home country {country.upper()}, verified")

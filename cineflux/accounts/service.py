@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from cineflux.accounts.models import User, WebSession
 from cineflux.clock import Clock
+from cineflux.rights.territory import UnknownTerritoryCode, normalise_territory
 
 ROLES = ("subscriber", "operator")
 MIN_PASSWORD_LENGTH = 10
@@ -169,10 +170,10 @@ def verify_home_country(session: Session, *, clock: Clock, user_id: str, country
     user = session.get(User, user_id)
     if user is None:
         raise InvalidAccountData("no such user")
-    cleaned = country.strip().upper()
-    if not re.fullmatch(r"[A-Z]{2}", cleaned):
-        raise InvalidAccountData(f"{country!r} is not a country code")
-    user.home_country = cleaned
+    try:
+        user.home_country = normalise_territory(country)
+    except UnknownTerritoryCode:
+        raise InvalidAccountData(f"{country!r} is not a country code (ISO 3166-1)") from None
     user.home_country_verified_at = clock.now()
     session.flush()
 

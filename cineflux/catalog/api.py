@@ -11,7 +11,9 @@ from cineflux.catalog import flows
 from cineflux.catalog import service as catalog
 from cineflux.catalog.models import Title
 from cineflux.catalog.schemas import (
+    ArtworkRead,
     AvailabilityRead,
+    CreditRead,
     HomeRead,
     HomeRowRead,
     PlaybackRead,
@@ -59,6 +61,14 @@ def _read(
         age_rating=title.age_rating,
         original_language=title.original_language,
         genres=flows.genre_names(session, title, viewer.language),
+        credits=[
+            CreditRead(name=name, role=role, character=character)
+            for name, role, character in catalog.credits_of(session, title.id)
+        ],
+        artwork=[
+            ArtworkRead(kind=a.kind, url=a.url, language=a.language, width=a.width, height=a.height)
+            for a in catalog.artwork_of(session, title.id)
+        ],
         created_at=title.created_at,
         duration_seconds=package.duration_seconds if package else None,
         availability=availability,

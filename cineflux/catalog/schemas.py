@@ -35,6 +35,24 @@ class AvailabilityRead(BaseModel):
     format_cap: str | None
 
 
+class ArtworkRead(BaseModel):
+    """An image of the title."""
+
+    kind: str
+    url: str
+    language: str | None
+    width: int | None
+    height: int | None
+
+
+class CreditRead(BaseModel):
+    """A person's part in the title."""
+
+    name: str
+    role: str
+    character: str | None
+
+
 class TitleRead(BaseModel):
     """A title as the API shows it, in the viewer's language."""
 
@@ -46,6 +64,8 @@ class TitleRead(BaseModel):
     age_rating: str
     original_language: str | None
     genres: list[str]
+    credits: list[CreditRead]
+    artwork: list[ArtworkRead]
     created_at: datetime
     duration_seconds: float | None
     availability: AvailabilityRead | None

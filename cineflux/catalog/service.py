@@ -15,6 +15,7 @@ from cineflux.catalog import search
 from cineflux.catalog.models import (
     AGE_RATINGS,
     TITLE_KINDS,
+    Artwork,
     Credit,
     Genre,
     Person,
@@ -109,6 +110,20 @@ class CreditSpec:
 
 
 @dataclass(frozen=True)
+class ArtworkSpec:
+    """An image of a title, hosted where ``url`` says (https only)."""
+
+    kind: str  # poster, backdrop, logo
+    url: str
+    language: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+ARTWORK_KINDS = ("poster", "backdrop", "logo")
+
+
+@dataclass(frozen=True)
 class TitleDetails:
     """What describes a title beyond its name: the fields the catalogue and rights read."""
 
@@ -123,6 +138,7 @@ class TitleDetails:
     localizations: dict[str, tuple[str, str]] = field(default_factory=dict)
     genres: tuple[str, ...] = ()
     credits: tuple[CreditSpec, ...] = ()
+    artwork: tuple[ArtworkSpec, ...] = ()
 
 
 def details_from_json(data: Any) -> TitleDetails:
@@ -132,7 +148,7 @@ def details_from_json(data: Any) -> TitleDetails:
     known = {
         "original_language", "production_countries", "fr_release_date",
         "first_free_tv_broadcast", "european_work", "french_language_work", "age_rating",
-        "localizations", "genres", "credits",
+        "localizations", "genres", "credits", "artwork",
     }  # fmt: skip
     unknown = sorted(set(data) - known)
     if unknown:
@@ -156,8 +172,18 @@ def details_from_json(data: Any) -> TitleDetails:
             CreditSpec(str(c["name"]), str(c["role"]), c.get("character"))
             for c in data.get("credits", [])
         )
+        artwork = tuple(
+            ArtworkSpec(
+                str(a["kind"]),
+                str(a["url"]),
+                a.get("language"),
+                int(a["width"]) if a.get("width") is not None else None,
+                int(a["height"]) if a.get("height") is not None else None,
+            )
+            for a in data.get("artwork", [])
+        )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise InvalidTitle(f"localizations or credits are malformed ({error})") from None
+        raise InvalidTitle(f"localizations, credits or artwork malformed ({error})") from None
     details = TitleDetails(
         original_language=data.get("original_language"),
         production_countries=tuple(str(c) for c in data.get("production_countries", [])),
@@ -169,6 +195,7 @@ def details_from_json(data: Any) -> TitleDetails:
         localizations=localizations,
         genres=tuple(str(g) for g in data.get("genres", [])),
         credits=credits,
+        artwork=artwork,
     )
     validate_details(details)
     return details
@@ -195,6 +222,16 @@ def details_to_json(session: Session, title: Title) -> dict[str, Any]:
             {"name": name, "role": role, "character": character}
             for name, role, character in credits_of(session, title.id)
         ],
+        "artwork": [
+            {
+                "kind": a.kind,
+                "url": a.url,
+                "language": a.language,
+                "width": a.width,
+                "height": a.height,
+            }
+            for a in artwork_of(session, title.id)
+        ],
     }
 
 
@@ -214,6 +251,12 @@ def validate_details(details: TitleDetails) -> None:
     for language, (name, _synopsis) in details.localizations.items():
         if not name.strip():
             raise InvalidTitle(f"the {language} name is empty")
+    for image in details.artwork:
+        if image.kind not in ARTWORK_KINDS:
+            raise InvalidTitle(f"unknown artwork kind {image.kind!r} ({', '.join(ARTWORK_KINDS)})")
+        if not image.url.startswith("https://") or len(image.url) > 500:
+            # Shown in subscribers' pages: https only, so no mixed content and no javascript:.
+            raise InvalidTitle(f"artwork URL {image.url[:80]!r} is not an https URL")
     if (
         details.fr_release_date is not None
         and details.first_free_tv_broadcast is not None
@@ -243,6 +286,19 @@ def set_details(session: Session, title_id: str, details: TitleDetails) -> Title
         raise InvalidTitle(f"unknown genre {unknown[0]!r}")
     title.genres = [TitleGenre(genre_slug=slug) for slug in dict.fromkeys(details.genres)]
     _set_credits(session, title, details.credits)
+    for old in session.scalars(select(Artwork).where(Artwork.title_id == title.id)):
+        session.delete(old)
+    session.add_all(
+        Artwork(
+            title_id=title.id,
+            kind=a.kind,
+            url=a.url,
+            language=a.language,
+            width=a.width,
+            height=a.height,
+        )
+        for a in details.artwork
+    )
     session.flush()
     search.refresh_search_document(session, title.id)
     return title
@@ -278,6 +334,15 @@ def credits_of(session: Session, title_id: str) -> list[tuple[str, str, str | No
         .order_by(Credit.position)
     )
     return [(name, role, character) for name, role, character in rows]
+
+
+def artwork_of(session: Session, title_id: str) -> list[Artwork]:
+    """A title's images, by kind."""
+    return list(
+        session.scalars(
+            select(Artwork).where(Artwork.title_id == title_id).order_by(Artwork.kind, Artwork.id)
+        )
+    )
 
 
 def genres(session: Session) -> list[Genre]:

@@ -204,6 +204,15 @@ def test_catalog_describe_sets_the_details_rights_and_reports_read(
         },
         "genres": ["drama"],
         "credits": [{"name": "Agnès Varda", "role": "director"}],
+        "artwork": [
+            {
+                "kind": "poster",
+                "url": "https://images.example/ancien.jpg",
+                "language": "fr",
+                "width": 600,
+                "height": 900,
+            }
+        ],
     }
     path = tmp_path / "details.json"
     path.write_text(json.dumps(details))
@@ -224,6 +233,11 @@ def test_catalog_describe_sets_the_details_rights_and_reports_read(
     path.write_text(json.dumps({**details, "age_rating": "21"}))
     refused = cineflux(env, "catalog", "describe", catalogue["older"], str(path))
     assert refused.returncode == 1 and "age rating" in refused.stderr
+    path.write_text(
+        json.dumps({**details, "artwork": [{"kind": "poster", "url": "javascript:alert(1)"}]})
+    )
+    refused = cineflux(env, "catalog", "describe", catalogue["older"], str(path))
+    assert refused.returncode == 1 and "not an https URL" in refused.stderr
     path.write_text(json.dumps({**details, "rating": "12"}))
     refused = cineflux(env, "catalog", "describe", catalogue["older"], str(path))
     assert refused.returncode == 1 and "unknown field 'rating'" in refused.stderr
@@ -235,3 +249,21 @@ def test_catalog_reindex_makes_every_title_searchable_again(
     result = cineflux(env, "catalog", "reindex")
     assert result.returncode == 0, result.stderr
     assert "rebuilt for 3 titles" in result.stdout
+
+
+def test_users_verify_home_records_the_home_country(env: dict[str, str]) -> None:
+    created = cineflux(
+        env,
+        "users",
+        "create",
+        "--email",
+        "eu@example.org",
+        stdin="long enough pw\nlong enough pw\n",
+    )
+    assert created.returncode == 0, created.stderr
+    ok = cineflux(env, "users", "verify-home", "eu@example.org", "--country", "fr")
+    assert ok.returncode == 0 and "home country FR" in ok.stdout
+    bad = cineflux(env, "users", "verify-home", "eu@example.org", "--country", "France")
+    assert bad.returncode == 1 and "not a country code" in bad.stderr
+    nobody = cineflux(env, "users", "verify-home", "no@example.org", "--country", "FR")
+    assert nobody.returncode == 1 and "no account" in nobody.stderr
