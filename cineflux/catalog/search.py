@@ -351,10 +351,15 @@ def _bitmap_scans(session: Session) -> Iterator[None]:
     if session.get_bind().dialect.name != "postgresql":
         yield
         return
-    previous = session.scalar(select(func.current_setting("enable_seqscan")))
     session.execute(select(func.set_config("enable_seqscan", "off", True)))
     yield
-    session.execute(select(func.set_config("enable_seqscan", previous, True)))
+    # Back to the session's own value (what RESET would give), in the same round trip.
+    settings = table("pg_settings", column("name", String), column("reset_val", String))
+    session.execute(
+        select(func.set_config("enable_seqscan", settings.c.reset_val, True)).where(
+            settings.c.name == "enable_seqscan"
+        )
+    )
 
 
 def search_titles(
