@@ -37,7 +37,7 @@ app.command("worker")(worker)
 
 @db_app.command("upgrade")
 def db_upgrade(
-    revision: Annotated[str, typer.Argument(help="target revision")] = "head",
+    revision: Annotated[str, typer.Argument(help="target revision")] = "heads",
 ) -> None:
     """Apply migrations (creates the database when it does not exist)."""
     settings = Settings()

@@ -123,7 +123,7 @@ def include_object(
     )
 
 
-def upgrade_schema(url: str, revision: str = "head") -> None:
+def upgrade_schema(url: str, revision: str = "heads") -> None:
     """Apply migrations up to ``revision``; safe to run on an up-to-date database."""
     from alembic import command
 
