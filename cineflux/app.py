@@ -17,6 +17,8 @@ from cineflux.delivery.api import router as delivery_router
 from cineflux.logs import log_requests
 from cineflux.media.api import router as media_router
 from cineflux.platform import Platform
+from cineflux.profiles.api import router as profiles_router
+from cineflux.profiles.pages import router as profile_pages_router
 from cineflux.web.pages import router as pages_router
 from cineflux.web.problems import install_problem_handlers
 from cineflux.web.templating import WEB_DIR
@@ -84,6 +86,8 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(delivery_router)
     app.include_router(media_router)
+    app.include_router(profiles_router)
+    app.include_router(profile_pages_router)
     return app
 
 

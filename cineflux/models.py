@@ -4,6 +4,14 @@ from cineflux.accounts import models as accounts_models
 from cineflux.catalog import models as catalog_models
 from cineflux.db import Base
 from cineflux.media import models as media_models
+from cineflux.profiles import models as profiles_models
 from cineflux.rights import models as rights_models
 
-__all__ = ["Base", "accounts_models", "catalog_models", "media_models", "rights_models"]
+__all__ = [
+    "Base",
+    "accounts_models",
+    "catalog_models",
+    "media_models",
+    "profiles_models",
+    "rights_models",
+]

@@ -11,8 +11,11 @@ from sqlalchemy.orm import Session
 from cineflux.accounts import service as accounts
 from cineflux.catalog.flows import Viewer
 from cineflux.platform import Platform
+from cineflux.profiles import service as profiles
+from cineflux.profiles.models import Profile
+from cineflux.profiles.selection import PROFILE_COOKIE, selected_profile_id
 from cineflux.rights.territory import TerritoryUnknown, locate_viewer
-from cineflux.web.problems import Problem, SignInRequired
+from cineflux.web.problems import Problem, ProfileChoiceRequired, SignInRequired
 
 SESSION_COOKIE = "cineflux_session"
 LOGIN_CSRF_COOKIE = "cineflux_login_csrf"
@@ -116,8 +119,43 @@ def _language(request: Request) -> str:
     return "fr"
 
 
-def current_viewer(request: Request, platform: PlatformDep, user: OptionalUserDep) -> Viewer:
-    """Who is browsing, where: the catalogue territory from GeoIP and EU portability."""
+def current_profile(
+    request: Request, db: DbDep, platform: PlatformDep, user: OptionalUserDep
+) -> Profile | None:
+    """The profile this session chose; an account with one profile and no PIN uses it."""
+    if user is None:
+        return None
+    chosen = selected_profile_id(
+        platform.signing_key,
+        session_token_hash=user.session_token_hash,
+        cookie=request.cookies.get(PROFILE_COOKIE),
+    )
+    if chosen is not None:
+        try:
+            return profiles.get_profile(db, user_id=user.id, profile_id=chosen)
+        except profiles.ProfileNotFound:
+            pass  # deleted since: choose again
+    owned = profiles.list_profiles(db, user_id=user.id)
+    if not owned:
+        owned = [
+            profiles.ensure_first_profile(
+                db, clock=platform.clock, user_id=user.id, name=user.display_name
+            )
+        ]
+    if len(owned) == 1 and owned[0].pin_hash is None:
+        return owned[0]
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    raise ProfileChoiceRequired(target)
+
+
+ProfileDep = Annotated[Profile | None, Depends(current_profile)]
+
+
+def current_viewer(
+    request: Request, platform: PlatformDep, user: OptionalUserDep, profile: ProfileDep
+) -> Viewer:
+    """Who is browsing, where: the catalogue territory from GeoIP and EU portability, and
+    the profile's age limit and language."""
     address = request.client.host if request.client else None
     try:
         located = locate_viewer(
@@ -129,7 +167,14 @@ def current_viewer(request: Request, platform: PlatformDep, user: OptionalUserDe
         )
     except TerritoryUnknown as error:
         raise Problem(403, "Location unknown", str(error)) from None
-    return Viewer(territory=located.territory, at=platform.clock.now(), language=_language(request))
+    if profile is None:
+        return Viewer(located.territory, platform.clock.now(), language=_language(request))
+    return Viewer(
+        territory=located.territory,
+        at=platform.clock.now(),
+        max_age=profiles.minimum_age_allowed(profile.max_rating),
+        language=profile.language,
+    )
 
 
 ViewerDep = Annotated[Viewer, Depends(current_viewer)]

@@ -14,6 +14,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from cineflux.accounts.service import AccountError, EmailTaken, InvalidAccountData
 from cineflux.catalog.service import InvalidTitle, TitleNotFound
 from cineflux.media.service import JobNotFound
+from cineflux.profiles.service import (
+    AdultCodeRequired,
+    InvalidProfile,
+    ProfileNotFound,
+    TooManyProfiles,
+    WrongPin,
+)
 from cineflux.rights.avails import AvailsInvalid
 from cineflux.rights.chronology import RuleSetError
 from cineflux.rights.service import InvalidWindow, WindowNotFound
@@ -37,6 +44,11 @@ DOMAIN_STATUS: list[tuple[type[Exception], int, str]] = [
     (UnknownTerritoryCode, 422, "Unknown territory"),
     (TerritoryUnknown, 403, "Location unknown"),
     (RuleSetError, 422, "Invalid rule set"),
+    (ProfileNotFound, 404, "Profile not found"),
+    (TooManyProfiles, 409, "Too many profiles"),
+    (WrongPin, 403, "Wrong code"),
+    (AdultCodeRequired, 403, "-18 code required"),
+    (InvalidProfile, 422, "Invalid profile"),
 ]
 
 
@@ -49,6 +61,14 @@ class Problem(Exception):
         self.title = title
         self.detail = detail
         self.extra = extra
+
+
+class ProfileChoiceRequired(Exception):
+    """The account has several profiles (or a PIN) and none is chosen yet."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
 
 
 class SignInRequired(Exception):
@@ -120,6 +140,16 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(SignInRequired, on_sign_in_required)
+
+    async def on_profile_choice(request: Request, error: Exception) -> Response:
+        assert isinstance(error, ProfileChoiceRequired)
+        if _wants_html(request):
+            return RedirectResponse(f"/profiles?next={quote(error.next_path)}", status_code=303)
+        return problem_response(
+            request, 409, "Choose a profile", "select a profile with POST /api/profiles/{id}/select"
+        )
+
+    app.add_exception_handler(ProfileChoiceRequired, on_profile_choice)
     for error_type, status, title in DOMAIN_STATUS:
         app.add_exception_handler(error_type, _domain_handler(status, title))
 

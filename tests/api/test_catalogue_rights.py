@@ -79,12 +79,12 @@ def test_titles_outside_their_rights_are_not_found(
     assert "Available from 01/02/2026" in signed_in.get(f"/titles/{catalogue['later']}").text
 
 
-def test_title_details_follow_the_viewers_language(
+def test_title_details_follow_the_profiles_language(
     signed_in: TestClient, catalogue: dict[str, str]
 ) -> None:
     french = signed_in.get(
-        f"/api/titles/{catalogue['amelie']}", headers={"accept-language": "fr"}
-    ).json()
+        f"/api/titles/{catalogue['amelie']}", headers={"accept-language": "en"}
+    ).json()  # the profile's language (French by default) wins over the browser's
     assert french["name"] == "Le Fabuleux Destin d'Amélie Poulain"
     assert french["genres"] == ["Comédie", "Romance"]
     assert french["availability"] == {
@@ -94,9 +94,12 @@ def test_title_details_follow_the_viewers_language(
         "closes_at": None,
         "format_cap": "HD",
     }
-    english = signed_in.get(
-        f"/api/titles/{catalogue['amelie']}", headers={"accept-language": "en-GB"}
-    ).json()
+    (profile,) = signed_in.get("/api/profiles").json()
+    changed = signed_in.patch(
+        f"/api/profiles/{profile['id']}", json={"name": profile["name"], "language": "en"}
+    )
+    assert changed.status_code == 200, changed.text
+    english = signed_in.get(f"/api/titles/{catalogue['amelie']}").json()
     assert english["name"] == "Amelie" and english["genres"] == ["Comedy", "Romance"]
 
 

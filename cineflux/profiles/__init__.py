@@ -1,0 +1,1 @@
+"""Profiles: who is watching in an account, their limits, PINs and viewing history."""

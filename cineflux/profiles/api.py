@@ -1,0 +1,186 @@
+"""Profiles HTTP API: each account sees and changes only its own profiles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from cineflux.accounts import service as accounts
+from cineflux.profiles import service as profiles
+from cineflux.profiles.models import Profile
+from cineflux.profiles.selection import PROFILE_COOKIE, profile_cookie
+from cineflux.web.deps import ApiUserDep, DbDep, PlatformDep
+from cineflux.web.problems import Problem
+
+router = APIRouter(prefix="/api", tags=["profiles"])
+
+
+class ProfileRead(BaseModel):
+    """A profile as its account sees it (never its PIN)."""
+
+    id: str
+    name: str
+    avatar: str
+    language: str
+    kids: bool
+    max_rating: str
+    has_pin: bool
+
+
+class ProfileWrite(BaseModel):
+    """A profile to create or the new state of one."""
+
+    name: Annotated[str, Field(max_length=40)]
+    avatar: str = "blue"
+    language: str = "fr"
+    kids: bool = False
+    max_rating: Annotated[str, Field(description="Arcom: TP, 10, 12, 16 or 18")] = "16"
+    adult_code: Annotated[str | None, Field(description="needed for an 18 limit")] = None
+
+
+class PinWrite(BaseModel):
+    """A 4-digit PIN, or null to remove it."""
+
+    pin: str | None
+
+
+class SelectProfile(BaseModel):
+    """The PIN of the profile to use, when it has one."""
+
+    pin: str | None = None
+
+
+class AdultCodeWrite(BaseModel):
+    """The account's -18 code, confirmed by its password."""
+
+    password: Annotated[str, Field(max_length=1024)]
+    code: str
+
+
+class HistoryEntryRead(BaseModel):
+    """A title in a profile's history."""
+
+    title_id: str
+    position_seconds: float
+    duration_seconds: float | None
+    completed: bool
+    updated_at: datetime
+
+
+def _read(profile: Profile) -> ProfileRead:
+    return ProfileRead(
+        id=profile.id,
+        name=profile.name,
+        avatar=profile.avatar,
+        language=profile.language,
+        kids=profile.kids,
+        max_rating=profile.max_rating,
+        has_pin=profile.pin_hash is not None,
+    )
+
+
+def _spec(body: ProfileWrite) -> profiles.ProfileSpec:
+    return profiles.ProfileSpec(body.name, body.avatar, body.language, body.kids, body.max_rating)
+
+
+@router.get("/profiles", response_model=list[ProfileRead])
+def list_profiles(db: DbDep, user: ApiUserDep) -> list[ProfileRead]:
+    """The account's profiles."""
+    return [_read(p) for p in profiles.list_profiles(db, user_id=user.id)]
+
+
+@router.post("/profiles", response_model=ProfileRead, status_code=201)
+def create_profile(
+    body: ProfileWrite, db: DbDep, platform: PlatformDep, user: ApiUserDep
+) -> ProfileRead:
+    """Add a profile (five at most)."""
+    profile = profiles.create_profile(
+        db, clock=platform.clock, user_id=user.id, spec=_spec(body), adult_code=body.adult_code
+    )
+    return _read(profile)
+
+
+@router.patch("/profiles/{profile_id}", response_model=ProfileRead)
+def update_profile(profile_id: str, body: ProfileWrite, db: DbDep, user: ApiUserDep) -> ProfileRead:
+    """Change a profile."""
+    profile = profiles.update_profile(
+        db, user_id=user.id, profile_id=profile_id, spec=_spec(body), adult_code=body.adult_code
+    )
+    return _read(profile)
+
+
+@router.delete("/profiles/{profile_id}", status_code=204)
+def delete_profile(profile_id: str, db: DbDep, user: ApiUserDep) -> Response:
+    """Remove a profile and its history."""
+    profiles.delete_profile(db, user_id=user.id, profile_id=profile_id)
+    return Response(status_code=204)
+
+
+@router.put("/profiles/{profile_id}/pin", status_code=204)
+def set_pin(profile_id: str, body: PinWrite, db: DbDep, user: ApiUserDep) -> Response:
+    """Set or remove a profile's PIN."""
+    profiles.set_pin(db, user_id=user.id, profile_id=profile_id, pin=body.pin)
+    return Response(status_code=204)
+
+
+@router.post("/profiles/{profile_id}/select", response_model=ProfileRead)
+def select_profile(
+    profile_id: str,
+    body: SelectProfile,
+    response: Response,
+    db: DbDep,
+    platform: PlatformDep,
+    user: ApiUserDep,
+) -> ProfileRead:
+    """Use a profile in this session (its PIN first, when it has one)."""
+    profile = profiles.get_profile(db, user_id=user.id, profile_id=profile_id)
+    profiles.check_pin(profile, body.pin)
+    response.set_cookie(
+        PROFILE_COOKIE,
+        profile_cookie(
+            platform.signing_key, session_token_hash=user.session_token_hash, profile_id=profile.id
+        ),
+        httponly=True,
+        samesite="lax",
+        secure=platform.settings.secure_cookies,
+        path="/",
+    )
+    return _read(profile)
+
+
+@router.get("/profiles/{profile_id}/history", response_model=list[HistoryEntryRead])
+def history(profile_id: str, db: DbDep, user: ApiUserDep) -> list[HistoryEntryRead]:
+    """The profile's titles, most recently watched first."""
+    return [
+        HistoryEntryRead(
+            title_id=e.title_id,
+            position_seconds=e.position_seconds,
+            duration_seconds=e.duration_seconds,
+            completed=e.completed,
+            updated_at=e.updated_at,
+        )
+        for e in profiles.history(db, user_id=user.id, profile_id=profile_id)
+    ]
+
+
+@router.delete("/profiles/{profile_id}/history/{title_id}", status_code=204)
+def forget(profile_id: str, title_id: str, db: DbDep, user: ApiUserDep) -> Response:
+    """Remove a title from the profile's history."""
+    profiles.forget_title(db, user_id=user.id, profile_id=profile_id, title_id=title_id)
+    return Response(status_code=204)
+
+
+@router.put("/account/adult-code", status_code=204)
+def set_adult_code(
+    body: AdultCodeWrite, db: DbDep, platform: PlatformDep, user: ApiUserDep
+) -> Response:
+    """Set the account's -18 code; the password proves it is the account holder."""
+    try:
+        accounts.authenticate(db, email=user.email, password=body.password)
+    except accounts.InvalidCredentials:
+        raise Problem(403, "Wrong password", "the account's password is needed") from None
+    profiles.set_adult_code(db, clock=platform.clock, user_id=user.id, code=body.code)
+    return Response(status_code=204)
