@@ -87,9 +87,14 @@ def _spec(body: ProfileWrite) -> profiles.ProfileSpec:
 
 
 @router.get("/profiles", response_model=list[ProfileRead])
-def list_profiles(db: DbDep, user: ApiUserDep) -> list[ProfileRead]:
-    """The account's profiles."""
-    return [_read(p) for p in profiles.list_profiles(db, user_id=user.id)]
+def list_profiles(db: DbDep, platform: PlatformDep, user: ApiUserDep) -> list[ProfileRead]:
+    """The account's profiles (a new account gets its first one, named after it)."""
+    owned = profiles.list_profiles(db, user_id=user.id) or [
+        profiles.ensure_first_profile(
+            db, clock=platform.clock, user_id=user.id, name=user.display_name
+        )
+    ]
+    return [_read(p) for p in owned]
 
 
 @router.post("/profiles", response_model=ProfileRead, status_code=201)
