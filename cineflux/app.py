@@ -11,6 +11,8 @@ from sqlalchemy import text
 
 from cineflux import __version__
 from cineflux.accounts.api import router as accounts_router
+from cineflux.billing.api import router as billing_router
+from cineflux.billing.pages import router as billing_pages_router
 from cineflux.catalog.api import router as catalog_router
 from cineflux.db import schema_is_current
 from cineflux.delivery.api import router as delivery_router
@@ -86,6 +88,8 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(delivery_router)
     app.include_router(media_router)
+    app.include_router(billing_router)
+    app.include_router(billing_pages_router)
     app.include_router(profiles_router)
     app.include_router(profile_pages_router)
     return app

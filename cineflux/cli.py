@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cineflux.accounts.cli import app as users_app
+from cineflux.billing.cli import app as billing_app
 from cineflux.catalog.cli import app as catalog_app
 from cineflux.cli_support import console, load_platform
 from cineflux.config import Settings
@@ -26,6 +27,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(billing_app, name="billing")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(media_app, name="media")
 app.add_typer(rights_app, name="rights")
@@ -50,12 +52,14 @@ def _serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from cineflux.app import create_app
+    from cineflux.billing.tasks import start_billing_thread
     from cineflux.catalog.tasks import start_ranking_thread
 
     platform = load_platform()
     settings = platform.settings
     configure_logging(settings.log_format)
     start_ranking_thread(platform)
+    start_billing_thread(platform)
     uvicorn.run(
         create_app(platform),
         host=host or settings.host,

@@ -71,6 +71,25 @@ class Settings(BaseSettings):
         default=None,
         description="MaxMind GeoIP2/GeoLite2 Country or City database (.mmdb) locating viewers",
     )
+    billing_trial_days: int = Field(
+        default=7, ge=0, le=90, description="free trial of a first subscription, 0 for none"
+    )
+    billing_dunning_days: int = Field(
+        default=14, ge=1, le=60, description="an unpaid renewal is cancelled after these days"
+    )
+    billing_retry_days: str = Field(
+        default="1,3,7", description="days after a failed renewal when the card is retried"
+    )
+    billing_webhook_secret: SecretStr | None = Field(
+        default=None, description="signs payment webhooks; generated on first run if unset"
+    )
+    billing_webhook_tolerance_seconds: int = Field(
+        default=300, ge=1, description="webhooks signed longer ago than this are refused"
+    )
+    billing_seller: str = Field(
+        default="Cineflux SAS (example) · 1 rue de l'Exemple, 75001 Paris · TVA FR00000000000",
+        description="the seller printed on invoices: name, address, VAT number",
+    )
     default_territory: str = Field(
         default="FR",
         description="the territory of every viewer when no GeoIP database is configured "
@@ -127,12 +146,22 @@ class Settings(BaseSettings):
         """
         if self.secret_key is not None:
             return self.secret_key.get_secret_value().encode()
+        return self.generated_secret("secret_key")
+
+    def webhook_secret(self) -> bytes:
+        """The key that signs payment webhooks: the setting, or generated once."""
+        if self.billing_webhook_secret is not None:
+            return self.billing_webhook_secret.get_secret_value().encode()
+        return self.generated_secret("billing_webhook_secret")
+
+    def generated_secret(self, name: str) -> bytes:
+        """A secret generated once into the data directory's ``secrets/NAME`` (mode 0600)."""
         self.ensure_data_dir()
-        path = self.resolved_data_dir / "secrets" / "secret_key"
+        path = self.resolved_data_dir / "secrets" / name
         if not path.exists():
             # Written aside then linked into place: two processes starting at once agree on
             # one key, and nobody ever reads a half-written file.
-            draft = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+            draft = path.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}")
             fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(48))

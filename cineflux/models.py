@@ -1,6 +1,7 @@
 """Every ORM model, imported once so the metadata is complete (Alembic, tests)."""
 
 from cineflux.accounts import models as accounts_models
+from cineflux.billing import models as billing_models
 from cineflux.catalog import models as catalog_models
 from cineflux.db import Base
 from cineflux.media import models as media_models
@@ -10,6 +11,7 @@ from cineflux.rights import models as rights_models
 __all__ = [
     "Base",
     "accounts_models",
+    "billing_models",
     "catalog_models",
     "media_models",
     "profiles_models",

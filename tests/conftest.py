@@ -112,7 +112,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 # Seeded by migrations; tests that add to them do so inside a rolled-back transaction.
-REFERENCE_TABLES = {"chronology_rule_sets", "genres"}
+REFERENCE_TABLES = {"chronology_rule_sets", "genres", "billing_plans"}
 
 
 def clean_database(engine: Engine) -> None:

@@ -12,6 +12,22 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cineflux.accounts.service import AccountError, EmailTaken, InvalidAccountData
+from cineflux.billing.provider import PaymentError
+from cineflux.billing.rules import InvalidTransition
+from cineflux.billing.service import (
+    AlreadySubscribed,
+    BillingConflict,
+    BillingError,
+    InvalidPlan,
+    InvoiceNotFound,
+    NoSubscription,
+    PaymentDeclined,
+    PaymentNotFound,
+    PlanChangeRefused,
+    PlanExists,
+    PlanNotFound,
+)
+from cineflux.billing.signatures import WebhookRejected
 from cineflux.catalog.service import InvalidTitle, TitleNotFound
 from cineflux.media.service import JobNotFound
 from cineflux.profiles.service import (
@@ -49,6 +65,20 @@ DOMAIN_STATUS: list[tuple[type[Exception], int, str]] = [
     (WrongPin, 403, "Wrong code"),
     (AdultCodeRequired, 403, "-18 code required"),
     (InvalidProfile, 422, "Invalid profile"),
+    (PlanNotFound, 404, "Plan not found"),
+    (InvoiceNotFound, 404, "Invoice not found"),
+    (PaymentNotFound, 404, "Payment not found"),
+    (NoSubscription, 404, "No subscription"),
+    (AlreadySubscribed, 409, "Already subscribed"),
+    (PlanExists, 409, "Plan exists"),
+    (PlanChangeRefused, 409, "Plan change refused"),
+    (BillingConflict, 409, "Conflicting change, try again"),
+    (PaymentDeclined, 402, "Payment declined"),
+    (InvalidPlan, 422, "Invalid plan"),
+    (PaymentError, 422, "Invalid card"),
+    (WebhookRejected, 400, "Webhook rejected"),
+    (InvalidTransition, 409, "Invalid subscription change"),
+    (BillingError, 400, "Billing error"),
 ]
 
 

@@ -1,0 +1,1 @@
+"""Billing: plans, subscriptions, payments through a provider port, invoices."""
