@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from cineflux import __version__
 from cineflux.accounts.api import router as accounts_router
+from cineflux.accounts.pages import router as account_pages_router
 from cineflux.billing.api import router as billing_router
 from cineflux.billing.pages import router as billing_pages_router
 from cineflux.catalog.api import router as catalog_router
@@ -86,6 +87,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(pages_router)
     app.include_router(catalog_router)
     app.include_router(accounts_router)
+    app.include_router(account_pages_router)
     app.include_router(delivery_router)
     app.include_router(media_router)
     app.include_router(billing_router)

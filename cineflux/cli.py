@@ -14,7 +14,9 @@ from cineflux.cli_support import console, load_platform
 from cineflux.config import Settings
 from cineflux.db import upgrade_schema
 from cineflux.logs import configure_logging
+from cineflux.mail.cli import app as mail_app
 from cineflux.media.cli import ingest, media_app, worker
+from cineflux.platform import Platform
 from cineflux.rights.avails_cli import avails_app
 from cineflux.rights.cli import app as rights_app
 from cineflux.rights.cli import report_app
@@ -33,6 +35,7 @@ app.add_typer(media_app, name="media")
 app.add_typer(rights_app, name="rights")
 app.add_typer(report_app, name="report")
 app.add_typer(avails_app, name="avails")
+app.add_typer(mail_app, name="mail")
 app.command("ingest")(ingest)
 app.command("worker")(worker)
 
@@ -48,18 +51,20 @@ def db_upgrade(
     console.print(f"Database at [bold]{revision}[/]")
 
 
-def _serve(host: str | None, port: int | None) -> None:
+def _serve(host: str | None, port: int | None, platform: Platform | None = None) -> None:
     import uvicorn
 
     from cineflux.app import create_app
     from cineflux.billing.tasks import start_billing_thread
     from cineflux.catalog.tasks import start_ranking_thread
+    from cineflux.mail.sender import start_platform_sender
 
-    platform = load_platform()
+    platform = platform or load_platform()
     settings = platform.settings
     configure_logging(settings.log_format)
     start_ranking_thread(platform)
     start_billing_thread(platform)
+    start_platform_sender(platform)
     uvicorn.run(
         create_app(platform),
         host=host or settings.host,
@@ -95,6 +100,9 @@ def demo(
         # The analysis takes minutes per film on a laptop; the demo shows the rest at once.
         platform.settings.per_title_ladder = False
         console.print("Demo films use the fixed ladder (CINEFLUX_PER_TITLE_LADDER=true to analyse)")
+    from cineflux.mail.devserver import start_demo_mail
+
+    mail_server = start_demo_mail(platform.settings)  # None when an SMTP relay is configured
     login = prepare_demo(platform)
     settings = platform.settings
     url = settings.public_url or f"http://{host or settings.host}:{port or settings.port}"
@@ -102,9 +110,11 @@ def demo(
     console.print(f"Open      [bold]{url}/[/]")
     console.print(f"Sign in   [bold]{login.email}[/]  password [bold]{login.password}[/]")
     console.print(f"API docs  {url}/api/docs")
+    if mail_server is not None:
+        console.print(f"Mail      {mail_server.directory}/*.eml (a local SMTP server receives it)")
     console.rule()
     if not prepare_only:
-        _serve(host, port)
+        _serve(host, port, platform)  # the demo's platform: its local mail server included
 
 
 def main() -> None:

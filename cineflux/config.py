@@ -100,6 +100,14 @@ class Settings(BaseSettings):
         description="directory of the MovieLabs avails-vX.xsd and md-vX.xsd schemas; avails "
         "are validated against them (the built-in structural check applies either way)",
     )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP relay for outgoing mail; unset: mail stays in the outbox"
+    )
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = Field(default=True, description="upgrade the SMTP session to TLS")
+    smtp_from: str = "Cineflux <no-reply@cineflux.example>"
     h264_preset: str = "veryfast"
     hevc_preset: str = "fast"
     av1_preset: int = Field(default=8, ge=0, le=13)

@@ -20,6 +20,7 @@ from cineflux.app import create_app
 from cineflux.clock import FrozenClock
 from cineflux.config import Settings
 from cineflux.db import make_engine, make_session_factory, upgrade_schema
+from cineflux.mail.devserver import LocalSmtpServer, start_local_smtp
 from cineflux.media.encoder import ffmpeg_executable
 from cineflux.media.synthetic import SyntheticFilm, render_film
 from cineflux.models import Base
@@ -173,6 +174,16 @@ def small_film(ffmpeg: str, media_dir: Path) -> Path:
     640x360 is the smallest size that gets two rungs of the default ladder (234p, 360p).
     """
     return render_film(ffmpeg, TEST_FILM, media_dir / "small.mp4", seconds=6, width=640, height=360)
+
+
+@pytest.fixture
+def mail_server(tmp_path: Path) -> Iterator[LocalSmtpServer]:
+    """A real SMTP server (aiosmtpd) on a free loopback port; what it receives can be read."""
+    server = start_local_smtp(tmp_path / "received-mail")
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,10 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from cineflux.accounts import devices
 from cineflux.accounts import service as accounts
 from cineflux.catalog.flows import Viewer
 from cineflux.platform import Platform
@@ -18,7 +20,6 @@ from cineflux.rights.territory import TerritoryUnknown, locate_viewer
 from cineflux.web.problems import Problem, ProfileChoiceRequired, SignInRequired
 
 SESSION_COOKIE = "cineflux_session"
-LOGIN_CSRF_COOKIE = "cineflux_login_csrf"
 
 
 def get_platform(request: Request) -> Platform:
@@ -39,10 +40,20 @@ def get_db(platform: PlatformDep) -> Iterator[Session]:
 DbDep = Annotated[Session, Depends(get_db)]
 
 
+_bearer = HTTPBearer(auto_error=False, description="access token from /api/token")
+
+
 def optional_user(
-    request: Request, db: DbDep, platform: PlatformDep
+    request: Request,
+    db: DbDep,
+    platform: PlatformDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> accounts.SignedInUser | None:
-    """The signed-in user, if the session cookie names a live session."""
+    """The signed-in user: a bearer access token (devices) if sent, else the session cookie."""
+    if bearer is not None:
+        return devices.resolve_access_token(
+            db, clock=platform.clock, signing_key=platform.signing_key, token=bearer.credentials
+        )
     token = request.cookies.get(SESSION_COOKIE)
     return accounts.resolve_session(db, clock=platform.clock, token=token)
 

@@ -1,16 +1,15 @@
-"""Server-rendered pages of the subscriber app: sign-in, home, title, player."""
+"""Server-rendered pages of the subscriber app: home, search, title, player.
+
+Account pages (sign-in, sign-up, password reset, TV activation) are in ``accounts/pages.py``.
+"""
 
 from __future__ import annotations
 
-import hmac
-import secrets
-from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
-from cineflux.accounts import service as accounts
 from cineflux.catalog import flows as catalog_flows
 from cineflux.catalog import service as catalog
 from cineflux.catalog.flows import TitleCard, Viewer
@@ -21,110 +20,16 @@ from cineflux.media.models import MediaPackage
 from cineflux.rights import service as rights
 from cineflux.rights.chronology import Decision
 from cineflux.web.deps import (
-    LOGIN_CSRF_COOKIE,
-    SESSION_COOKIE,
     DbDep,
-    OptionalUserDep,
     PageUserDep,
     PlatformDep,
     ViewerDep,
-    check_csrf,
     csrf_for,
-    safe_next_path,
 )
 from cineflux.web.problems import Problem
 from cineflux.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-
-
-def _login_page(
-    request: Request, next_path: str, error: str | None = None, status_code: int = 200
-) -> Response:
-    token = secrets.token_urlsafe(24)
-    response = render(
-        request,
-        "login.html",
-        {"csrf": token, "next": next_path, "error": error, "user": None},
-        status_code=status_code,
-    )
-    # Double-submit token for the sign-in form: there is no session yet to bind it to.
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        max_age=3600,
-        httponly=True,
-        samesite="strict",
-        secure=request.app.state.platform.settings.secure_cookies,
-        path="/login",
-    )
-    return response
-
-
-@router.get("/login")
-def login_form(request: Request, user: OptionalUserDep, next: str | None = None) -> Response:
-    """The sign-in form (or straight on, when already signed in)."""
-    if user is not None:
-        return RedirectResponse(safe_next_path(next), status_code=303)
-    return _login_page(request, safe_next_path(next))
-
-
-@router.post("/login")
-def login_submit(
-    request: Request,
-    db: DbDep,
-    platform: PlatformDep,
-    email: Annotated[str, Form(max_length=320)],
-    password: Annotated[str, Form(max_length=1024)],
-    csrf: Annotated[str, Form(max_length=128)],
-    next: Annotated[str, Form(max_length=2048)] = "/",
-) -> Response:
-    """Check the credentials, open a session and go where the user was heading."""
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(expected, csrf):
-        return _login_page(
-            request,
-            safe_next_path(next),
-            "The form expired. Please sign in again.",
-            status_code=403,
-        )
-    try:
-        user = accounts.authenticate(db, email=email, password=password)
-    except accounts.InvalidCredentials:
-        return _login_page(
-            request, safe_next_path(next), "Wrong email or password.", status_code=401
-        )
-    ttl = timedelta(hours=platform.settings.session_ttl_hours)
-    accounts.purge_expired_sessions(db, clock=platform.clock)  # one indexed delete per sign-in
-    token = accounts.open_session(db, clock=platform.clock, user=user, ttl=ttl)
-    response = RedirectResponse(safe_next_path(next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(ttl.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=platform.settings.secure_cookies,
-        path="/",
-    )
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
-    return response
-
-
-@router.post("/logout")
-def logout(
-    request: Request,
-    db: DbDep,
-    platform: PlatformDep,
-    user: PageUserDep,
-    csrf: Annotated[str, Form(max_length=128)],
-) -> Response:
-    """End the session (a POST with the session's CSRF token, so no page can force it)."""
-    check_csrf(platform, user, csrf)
-    accounts.close_session(db, token=request.cookies.get(SESSION_COOKIE))
-    response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
 
 
 def _posters(db: DbDep, cards: list[TitleCard]) -> dict[str, str]:

@@ -11,7 +11,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cineflux.accounts.service import AccountError, EmailTaken, InvalidAccountData
+from cineflux.accounts.devices import DeviceSessionNotFound, UserCodeInvalid
+from cineflux.accounts.service import (
+    AccountError,
+    EmailNotVerified,
+    EmailTaken,
+    InvalidAccountData,
+    InvalidToken,
+)
 from cineflux.billing.provider import PaymentError
 from cineflux.billing.rules import InvalidTransition
 from cineflux.billing.service import (
@@ -29,6 +36,7 @@ from cineflux.billing.service import (
 )
 from cineflux.billing.signatures import WebhookRejected
 from cineflux.catalog.service import InvalidTitle, TitleNotFound
+from cineflux.mail.service import InvalidMail
 from cineflux.media.service import JobNotFound
 from cineflux.profiles.service import (
     AdultCodeRequired,
@@ -52,6 +60,11 @@ DOMAIN_STATUS: list[tuple[type[Exception], int, str]] = [
     (InvalidTitle, 422, "Invalid title"),
     (EmailTaken, 409, "Email already registered"),
     (InvalidAccountData, 422, "Invalid account data"),
+    (InvalidToken, 400, "Invalid or expired link"),
+    (EmailNotVerified, 403, "Email not verified"),
+    (DeviceSessionNotFound, 404, "Device not found"),
+    (UserCodeInvalid, 400, "Unknown device code"),
+    (InvalidMail, 422, "Invalid mail"),
     (AccountError, 400, "Account error"),
     (InvalidKey, 404, "Not found"),
     (WindowNotFound, 404, "Rights window not found"),
