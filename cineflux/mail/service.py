@@ -62,6 +62,9 @@ def queue(
     return message.id
 
 
+_ERASED = {"text_body": "", "html_body": None}
+
+
 def retry_delay(attempts: int) -> timedelta:
     """How long to wait after the ``attempts``-th failed try: doubling from 30 s, at most 1 h."""
     doublings = min(max(attempts - 1, 0), 16)
@@ -122,11 +125,15 @@ def claim_due(
 
 
 def mark_sent(session: Session, *, message_id: str, clock: Clock) -> bool:
-    """Record a delivery; False when the row was already marked sent (it stays as it was)."""
+    """Record a delivery; False when the row was already marked sent (it stays as it was).
+
+    The bodies are erased: mailed links carry single-use tokens, which the database keeps
+    only hashed once the mail is gone.
+    """
     result = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))
-        .values(sent_at=clock.now(), claimed_until=None, last_error=None)
+        .values(sent_at=clock.now(), claimed_until=None, last_error=None, **_ERASED)
         .execution_options(synchronize_session=False)
     )
     return getattr(result, "rowcount", 0) == 1
@@ -145,6 +152,7 @@ def mark_failed(
     row.last_error = error[:500]
     if permanent or row.attempts >= MAX_ATTEMPTS:
         row.failed_at = now
+        row.text_body, row.html_body = "", None  # as after a delivery
     else:
         row.next_attempt_at = now + retry_delay(row.attempts)
     session.flush()

@@ -214,3 +214,22 @@ def test_revoking_the_refresh_token_signs_the_device_out(
     )
     assert refused.json()["error"] == "invalid_grant"
     assert tv.post("/api/token/revoke", data={"token": "unknown"}).status_code == 200
+
+
+def test_openapi_documents_the_account_endpoints_and_bearer_tokens(client: TestClient) -> None:
+    spec = client.get("/api/openapi.json").json()
+    for path in (
+        "/api/signup",
+        "/api/verify-email",
+        "/api/password-reset",
+        "/api/password-reset/confirm",
+        "/api/token",
+        "/api/device/code",
+        "/api/device/token",
+        "/api/me",
+    ):
+        assert path in spec["paths"], path
+    token = spec["paths"]["/api/token"]["post"]["responses"]
+    assert token["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/TokenRead")
+    assert token["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/OAuthErrorRead")
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"

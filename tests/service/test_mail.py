@@ -52,7 +52,9 @@ def test_queued_mail_is_received_by_the_smtp_server_and_marked_sent_once(
     assert received[0]["Subject"] == "Bonjour"
     assert received[0]["Message-ID"] == f"<{message_id}@cineflux.example>"
     assert text_of(received[0]) == "Le corps.\n"
-    assert _row(platform, message_id).sent_at == platform.clock.now()
+    row = _row(platform, message_id)
+    assert row.sent_at == platform.clock.now()
+    assert (row.text_body, row.html_body) == ("", None)  # links with tokens do not linger
     assert deliver(platform, mail_server).sent == 0
     assert len(mail_server.messages()) == 1
 
@@ -115,6 +117,7 @@ def test_a_refused_recipient_is_given_up_at_once(platform: Platform) -> None:
     row = _row(platform, message_id)
     assert row.failed_at == platform.clock.now()
     assert row.last_error is not None and "550" in row.last_error
+    assert row.text_body == ""
     with platform.sessions() as session:
         assert mail.pending_count(session) == 0
 
