@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from cineflux.accounts.service import SignedInUser
+from cineflux.accounts.service import EmailNotVerified, SignedInUser
 from cineflux.billing import rules
 from cineflux.billing import service as billing
 from cineflux.billing.api import (
@@ -93,9 +93,10 @@ def choose_plan(
             plan_code=code,
             card_number=card_number,
         )
-    except (billing.PaymentDeclined, InvalidCard) as error:
+    except (billing.PaymentDeclined, InvalidCard, EmailNotVerified) as error:
+        status = 403 if isinstance(error, EmailNotVerified) else 402
         return _plans_page(
-            request, db, platform, user, error=str(error), chosen=code, status_code=402
+            request, db, platform, user, error=str(error), chosen=code, status_code=status
         )
     return _next_page(outcome)
 

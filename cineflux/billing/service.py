@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from cineflux.accounts import service as accounts
 from cineflux.billing import rules
 from cineflux.billing.models import (
     Charge,
@@ -399,9 +400,11 @@ def subscribe(
 ) -> Outcome:
     """Start a subscription: a trial (first one only), or the first month paid by card.
 
+    The account's email must be verified (``EmailNotVerified`` otherwise).
     A declined card leaves nothing behind and raises ``PaymentDeclined``; a card that needs
     3-D Secure, or answers later, gives an ``incomplete`` subscription that a webhook settles.
     """
+    accounts.require_verified_email(session, user_id=user_id)
     plan = get_plan(session, plan_code)
     if not plan.available:
         raise PlanNotFound(f"the plan {plan.code!r} is no longer offered")

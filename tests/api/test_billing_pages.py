@@ -8,11 +8,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from cineflux.accounts import service as accounts
 from cineflux.app import create_app
 from cineflux.db import transaction
 from cineflux.mail.models import OutboxMessage
 from cineflux.platform import Platform
-from tests.api.conftest import make_user, page_csrf, sign_in
+from tests.api.conftest import PASSWORD, make_user, page_csrf, sign_in
 
 OK = "4242424242424242"
 
@@ -70,6 +71,25 @@ def test_a_declined_card_says_so_on_the_plans_page(signed_in: TestClient) -> Non
     assert response.status_code == 402
     assert "the card was declined" in response.text
     assert "Vous n'avez pas d'abonnement" in signed_in.get("/account").text
+
+
+def test_an_unverified_email_is_asked_to_verify_first(
+    client: TestClient, platform: Platform
+) -> None:
+    with transaction(platform.sessions) as session:
+        accounts.create_user(
+            session,
+            clock=platform.clock,
+            email="new@example.org",
+            password=PASSWORD,
+            email_verified=False,
+        )
+    sign_in(client, "new@example.org")
+    response = client.post(
+        "/plans/standard/choose", data={"csrf": page_csrf(client, "/plans"), "card_number": OK}
+    )
+    assert response.status_code == 403
+    assert "verify your email address first" in response.text
 
 
 def test_forms_without_the_session_token_are_refused(signed_in: TestClient) -> None:

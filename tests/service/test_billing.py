@@ -242,6 +242,15 @@ def test_an_unknown_card_is_refused_before_anything(db: Session, clock: FrozenCl
     assert billing.latest_subscription(db, user_id=user) is None
 
 
+def test_an_unverified_email_cannot_subscribe(db: Session, clock: FrozenClock) -> None:
+    user = accounts.create_user(
+        db, clock=clock, email="new@example.org", password="a long password", email_verified=False
+    )
+    with pytest.raises(accounts.EmailNotVerified):
+        subscribe(db, clock, user.id)
+    assert billing.latest_subscription(db, user_id=user.id) is None
+
+
 def test_one_live_subscription_per_account(db: Session, clock: FrozenClock) -> None:
     user = new_user(db, clock)
     subscribe(db, clock, user)
