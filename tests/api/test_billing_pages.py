@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,6 +11,8 @@ from sqlalchemy import select
 
 from cineflux.accounts import service as accounts
 from cineflux.app import create_app
+from cineflux.billing.tasks import run_billing
+from cineflux.clock import FrozenClock
 from cineflux.db import transaction
 from cineflux.mail.models import OutboxMessage
 from cineflux.platform import Platform
@@ -153,3 +156,22 @@ def test_3d_secure_at_the_simulated_bank_activates_by_webhook(
     assert answered.headers["location"] == "/account"
     page = signed_in.get("/account").text
     assert "Actif" in page and "CFX-2026-000001" in page
+
+
+def test_the_account_page_follows_a_failed_renewal_to_its_cancellation(
+    signed_in: TestClient, platform: Platform, clock: FrozenClock
+) -> None:
+    choose(signed_in)
+    signed_in.post(
+        "/account/card",
+        data={"csrf": page_csrf(signed_in, "/account"), "card_number": "4000000000000002"},
+    )
+    clock.advance(timedelta(days=31))
+    assert run_billing(platform).outcomes["failed"] == 1
+    sign_in(signed_in)  # the web session expired while time went by
+    assert "Paiement en échec : nous réessayons le 16/02/2026" in signed_in.get("/account").text
+    clock.advance(timedelta(days=15))
+    run_billing(platform)
+    sign_in(signed_in)
+    page = signed_in.get("/account").text
+    assert "Résilié (impayé) le" in page and "Se réabonner" in page

@@ -210,6 +210,37 @@ def test_a_first_subscription_gets_a_trial_without_charge_then_pays(
     assert invoice_numbers(db, user) == ["CFX-2026-000001"]
 
 
+def test_a_trial_ending_on_a_declined_card_turns_past_due(db: Session, clock: FrozenClock) -> None:
+    user = new_user(db, clock)
+    sub = subscribe(db, clock, user, card=DECLINE, policy=TRIAL).subscription
+    assert sub.state == "trialing"  # the card is only charged when the trial ends
+    clock.set(sub.current_period_end)
+    assert run(db, clock, TRIAL) == ["failed"]
+    assert (sub.state, sub.period_number, sub.past_due_since) == ("past_due", 0, clock.now())
+
+
+def test_a_trial_ending_on_a_slow_card_is_active_until_the_card_answers(
+    db: Session, clock: FrozenClock
+) -> None:
+    user = new_user(db, clock)
+    sub = subscribe(db, clock, user, card=FAIL_LATER, policy=TRIAL).subscription
+    clock.set(sub.current_period_end)
+    assert run(db, clock, TRIAL) == ["pending"]
+    assert sub.state == "active"
+    assert deliver(db, clock) == ["applied"]
+    assert sub.state == "past_due"
+
+
+def test_cancelling_a_payment_waiting_for_authentication_ends_it(
+    db: Session, clock: FrozenClock
+) -> None:
+    user = new_user(db, clock)
+    sub = subscribe(db, clock, user, card=AUTHENTICATE).subscription
+    billing.cancel(db, clock=clock, user_id=user)
+    assert (sub.state, sub.live_user_id) == ("expired", None)
+    assert subscribe(db, clock, user).subscription.state == "active"
+
+
 def test_only_the_first_subscription_of_an_account_has_a_trial(
     db: Session, clock: FrozenClock
 ) -> None:
