@@ -41,6 +41,12 @@ class ProfileWrite(BaseModel):
     adult_code: Annotated[str | None, Field(description="needed for an 18 limit")] = None
 
 
+class SelectedProfile(ProfileRead):
+    """The chosen profile, and the value device apps send back in ``X-Cineflux-Profile``."""
+
+    selection: str
+
+
 class PinWrite(BaseModel):
     """A 4-digit PIN, or null to remove it."""
 
@@ -131,7 +137,7 @@ def set_pin(profile_id: str, body: PinWrite, db: DbDep, user: ApiUserDep) -> Res
     return Response(status_code=204)
 
 
-@router.post("/profiles/{profile_id}/select", response_model=ProfileRead)
+@router.post("/profiles/{profile_id}/select", response_model=SelectedProfile)
 def select_profile(
     profile_id: str,
     body: SelectProfile,
@@ -139,21 +145,22 @@ def select_profile(
     db: DbDep,
     platform: PlatformDep,
     user: ApiUserDep,
-) -> ProfileRead:
+) -> SelectedProfile:
     """Use a profile in this session (its PIN first, when it has one)."""
     profile = profiles.get_profile(db, user_id=user.id, profile_id=profile_id)
     profiles.check_pin(profile, body.pin)
+    selection = profile_cookie(
+        platform.signing_key, session_token_hash=user.session_token_hash, profile_id=profile.id
+    )
     response.set_cookie(
         PROFILE_COOKIE,
-        profile_cookie(
-            platform.signing_key, session_token_hash=user.session_token_hash, profile_id=profile.id
-        ),
+        selection,
         httponly=True,
         samesite="lax",
         secure=platform.settings.secure_cookies,
         path="/",
     )
-    return _read(profile)
+    return SelectedProfile(**_read(profile).model_dump(), selection=selection)
 
 
 @router.get("/profiles/{profile_id}/history", response_model=list[HistoryEntryRead])

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 
 PROFILE_COOKIE = "cineflux_profile"
+PROFILE_HEADER = "X-Cineflux-Profile"
 
 
 def _signature(key: bytes, session_token_hash: str, profile_id: str) -> str:

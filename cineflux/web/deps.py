@@ -15,7 +15,7 @@ from cineflux.catalog.flows import Viewer
 from cineflux.platform import Platform
 from cineflux.profiles import service as profiles
 from cineflux.profiles.models import Profile
-from cineflux.profiles.selection import PROFILE_COOKIE, selected_profile_id
+from cineflux.profiles.selection import PROFILE_COOKIE, PROFILE_HEADER, selected_profile_id
 from cineflux.rights.territory import TerritoryUnknown, locate_viewer
 from cineflux.web.problems import Problem, ProfileChoiceRequired, SignInRequired
 
@@ -139,7 +139,8 @@ def current_profile(
     chosen = selected_profile_id(
         platform.signing_key,
         session_token_hash=user.session_token_hash,
-        cookie=request.cookies.get(PROFILE_COOKIE),
+        # Browsers keep the choice in a cookie; device apps send it back in a header.
+        cookie=request.headers.get(PROFILE_HEADER) or request.cookies.get(PROFILE_COOKIE),
     )
     if chosen is not None:
         try:

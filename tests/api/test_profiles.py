@@ -135,3 +135,21 @@ def test_profiles_are_managed_from_the_web_pages(signed_in: TestClient) -> None:
     assert forged.status_code == 403
     edit = signed_in.get(f"/profiles/{listed['Mamie']['id']}/edit")
     assert re.search(r'name="name"[^>]*value="Mamie"', edit.text)
+
+
+def test_device_apps_send_the_chosen_profile_in_a_header(
+    signed_in: TestClient, rated_films: dict[str, str]
+) -> None:
+    signed_in.get("/api/profiles")
+    kid = signed_in.post("/api/profiles", json={"name": "Léo", "kids": True}).json()
+    selected = signed_in.post(f"/api/profiles/{kid['id']}/select", json={}).json()
+    signed_in.cookies.clear()
+    sign_in(signed_in)  # a new session: the old selection is not valid in it
+    header = {"X-Cineflux-Profile": selected["selection"]}
+    assert signed_in.get("/api/home", headers=header).status_code == 409
+    again = signed_in.post(f"/api/profiles/{kid['id']}/select", json={}).json()
+    signed_in.cookies.delete("cineflux_profile")
+    answered = signed_in.get("/api/home", headers={"X-Cineflux-Profile": again["selection"]})
+    assert answered.status_code == 200
+    rows = {row["key"]: row for row in answered.json()["rows"]}
+    assert [card["name"] for card in rows["new"]["items"]] == ["Pour tous"]  # the kids profile
