@@ -31,3 +31,19 @@ def selected_profile_id(key: bytes, *, session_token_hash: str, cookie: str | No
     profile_id, _, signature = cookie.rpartition(".")
     expected = _signature(key, session_token_hash, profile_id)
     return profile_id if hmac.compare_digest(expected, signature) else None
+
+
+ADULT_COOKIE = "cineflux_adult"
+
+
+def adult_cookie(key: bytes, *, session_token_hash: str) -> str:
+    """Proof, for this session only, that the account's -18 code was entered."""
+    message = f"adult:{session_token_hash}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def adult_cookie_valid(key: bytes, *, session_token_hash: str, cookie: str | None) -> bool:
+    """Whether ``cookie`` proves the -18 code was entered in this session."""
+    if not cookie:
+        return False
+    return hmac.compare_digest(adult_cookie(key, session_token_hash=session_token_hash), cookie)

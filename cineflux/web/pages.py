@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
 
 from cineflux.catalog import flows as catalog_flows
 from cineflux.catalog import service as catalog
@@ -17,6 +17,8 @@ from cineflux.catalog.models import Title
 from cineflux.delivery.service import playback_urls
 from cineflux.media import service as media
 from cineflux.media.models import MediaPackage
+from cineflux.profiles import service as profiles
+from cineflux.profiles.selection import ADULT_COOKIE, adult_cookie, adult_cookie_valid
 from cineflux.rights import service as rights
 from cineflux.rights.chronology import Decision
 from cineflux.web.deps import (
@@ -24,6 +26,7 @@ from cineflux.web.deps import (
     PageUserDep,
     PlatformDep,
     ViewerDep,
+    check_csrf,
     csrf_for,
 )
 from cineflux.web.problems import Problem
@@ -100,6 +103,7 @@ def title_page(
 ) -> Response:
     """A title's page: details, when it may be watched here, and a play button if it may."""
     title = catalog.get_title(db, title_id)
+    _check_profile_limit(viewer, title)
     decision = _decision(db, platform, viewer, title.id)
     if not decision.available and decision.opens_at is None:
         raise Problem(404, "Not available", "this title is not available in your country")
@@ -121,6 +125,17 @@ def title_page(
     return render(request, "title.html", context)
 
 
+def _check_profile_limit(viewer: Viewer, title: Title) -> None:
+    """Refuse a title rated above the profile's limit, even reached by its address."""
+    rating = title.age_rating
+    if viewer.max_age is not None and rating != "TP" and int(rating) > viewer.max_age:
+        raise Problem(
+            403,
+            "Not for this profile",
+            f"this title is rated -{rating}, above this profile's limit",
+        )
+
+
 def _decision(db: DbDep, platform: PlatformDep, viewer: Viewer, title_id: str) -> Decision:
     policy = rights.rights_policy(db, platform.settings.platform_profile)
     return rights.decide(
@@ -131,6 +146,41 @@ def _decision(db: DbDep, platform: PlatformDep, viewer: Viewer, title_id: str) -
         license_type=viewer.license_type,
         at=viewer.at,
     )
+
+
+@router.post("/titles/{title_id}/adult-code")
+def adult_code(
+    request: Request,
+    title_id: str,
+    db: DbDep,
+    platform: PlatformDep,
+    user: PageUserDep,
+    csrf: Annotated[str, Form(max_length=128)],
+    code: Annotated[str, Form(max_length=16)],
+) -> Response:
+    """Check the account's -18 code, then go on to the player."""
+    check_csrf(platform, user, csrf)
+    title = catalog.get_title(db, title_id)
+    try:
+        profiles.verify_adult_code(db, user_id=user.id, code=code)
+    except (profiles.WrongPin, profiles.AdultCodeRequired) as error:
+        context = {
+            "user": user,
+            "csrf": csrf_for(platform, user),
+            "title": title,
+            "error": str(error),
+        }
+        return render(request, "adult_code.html", context, status_code=403)
+    response = RedirectResponse(f"/titles/{title.id}/watch", status_code=303)
+    response.set_cookie(
+        ADULT_COOKIE,
+        adult_cookie(platform.signing_key, session_token_hash=user.session_token_hash),
+        httponly=True,
+        samesite="lax",
+        secure=platform.settings.secure_cookies,
+        path="/",
+    )
+    return response
 
 
 @router.get("/titles/{title_id}/watch")
@@ -145,9 +195,18 @@ def watch_page(
 ) -> Response:
     """The player, on the DASH stream by default or on HLS with ``?format=hls``."""
     title, package = _playable(db, title_id)
+    _check_profile_limit(viewer, title)
     decision = _decision(db, platform, viewer, title.id)
     if not decision.available:
         raise Problem(403, "Not available", decision.reason)
+    if title.age_rating == "18" and not adult_cookie_valid(
+        platform.signing_key,
+        session_token_hash=user.session_token_hash,
+        cookie=request.cookies.get(ADULT_COOKIE),
+    ):
+        # Arcom: -18 programmes only after the account's personal code, at each session.
+        context = {"user": user, "csrf": csrf_for(platform, user), "title": title, "error": None}
+        return render(request, "adult_code.html", context, status_code=403)
     urls = playback_urls(package)
     context = {
         "user": user,

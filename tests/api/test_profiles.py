@@ -8,10 +8,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cineflux.app import create_app
+from cineflux.catalog import service as catalog
 from cineflux.db import transaction
+from cineflux.media.flows import IngestResult
 from cineflux.platform import Platform
 from cineflux.rights import service as rights
-from tests.api.conftest import make_user, page_csrf, sign_in
+from tests.api.conftest import PASSWORD, make_user, page_csrf, sign_in
 from tests.factories import grant, make_title
 
 
@@ -153,3 +155,42 @@ def test_device_apps_send_the_chosen_profile_in_a_header(
     assert answered.status_code == 200
     rows = {row["key"]: row for row in answered.json()["rows"]}
     assert [card["name"] for card in rows["new"]["items"]] == ["Pour tous"]  # the kids profile
+
+
+def test_a_title_above_the_profiles_limit_is_refused_even_by_its_address(
+    signed_in: TestClient, rated_films: dict[str, str]
+) -> None:
+    signed_in.get("/api/profiles")
+    assert signed_in.get(f"/api/titles/{rated_films['Ados']}").status_code == 200
+    adult = signed_in.get(f"/api/titles/{rated_films['Adultes']}")
+    assert adult.status_code == 403 and adult.json()["title"] == "Not for this profile"
+    page = signed_in.get(f"/titles/{rated_films['Adultes']}", headers={"accept": "text/html"})
+    assert page.status_code == 403
+
+
+def test_a_18_film_plays_only_after_the_adult_code_in_this_session(
+    platform: Platform, signed_in: TestClient, published: IngestResult
+) -> None:
+    with transaction(platform.sessions) as session:
+        catalog.set_details(session, published.title_id, catalog.TitleDetails(age_rating="18"))
+    (main,) = signed_in.get("/api/profiles").json()
+    signed_in.put("/api/account/adult-code", json={"password": PASSWORD, "code": "7531"})
+    signed_in.patch(
+        f"/api/profiles/{main['id']}",
+        json={"name": main["name"], "max_rating": "18", "adult_code": "7531"},
+    )
+    watch = f"/titles/{published.title_id}/watch"
+    asked = signed_in.get(watch)
+    assert asked.status_code == 403 and "code personnel -18" in asked.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', asked.text)
+    assert csrf
+    wrong = signed_in.post(
+        f"/titles/{published.title_id}/adult-code", data={"csrf": csrf.group(1), "code": "0000"}
+    )
+    assert wrong.status_code == 403 and "wrong" in wrong.text
+    right = signed_in.post(
+        f"/titles/{published.title_id}/adult-code", data={"csrf": csrf.group(1), "code": "7531"}
+    )
+    assert right.status_code == 303 and right.headers["location"] == watch
+    played = signed_in.get(watch)
+    assert played.status_code == 200 and "shaka-player" in played.text
