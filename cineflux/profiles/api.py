@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from cineflux.accounts import service as accounts
+from cineflux.catalog import service as catalog
 from cineflux.profiles import service as profiles
 from cineflux.profiles.models import Profile
 from cineflux.profiles.selection import PROFILE_COOKIE, profile_cookie
@@ -64,6 +65,13 @@ class AdultCodeWrite(BaseModel):
 
     password: Annotated[str, Field(max_length=1024)]
     code: str
+
+
+class ProgressWrite(BaseModel):
+    """Where the player is in a title."""
+
+    position_seconds: Annotated[float, Field(ge=0)]
+    duration_seconds: Annotated[float | None, Field(gt=0)] = None
 
 
 class HistoryEntryRead(BaseModel):
@@ -176,6 +184,35 @@ def history(profile_id: str, db: DbDep, user: ApiUserDep) -> list[HistoryEntryRe
         )
         for e in profiles.history(db, user_id=user.id, profile_id=profile_id)
     ]
+
+
+@router.put("/profiles/{profile_id}/history/{title_id}", response_model=HistoryEntryRead)
+def record_progress(
+    profile_id: str,
+    title_id: str,
+    body: ProgressWrite,
+    db: DbDep,
+    platform: PlatformDep,
+    user: ApiUserDep,
+) -> HistoryEntryRead:
+    """Remember where the profile is in a title (the player calls this as it plays)."""
+    catalog.get_title(db, title_id)
+    entry = profiles.record_progress(
+        db,
+        clock=platform.clock,
+        user_id=user.id,
+        profile_id=profile_id,
+        title_id=title_id,
+        position_seconds=body.position_seconds,
+        duration_seconds=body.duration_seconds,
+    )
+    return HistoryEntryRead(
+        title_id=entry.title_id,
+        position_seconds=entry.position_seconds,
+        duration_seconds=entry.duration_seconds,
+        completed=entry.completed,
+        updated_at=entry.updated_at,
+    )
 
 
 @router.delete("/profiles/{profile_id}/history/{title_id}", status_code=204)

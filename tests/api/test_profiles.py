@@ -194,3 +194,19 @@ def test_a_18_film_plays_only_after_the_adult_code_in_this_session(
     assert right.status_code == 303 and right.headers["location"] == watch
     played = signed_in.get(watch)
     assert played.status_code == 200 and "shaka-player" in played.text
+
+
+def test_the_player_records_progress_in_the_profiles_history(
+    platform: Platform, signed_in: TestClient, rated_films: dict[str, str]
+) -> None:
+    (main,) = signed_in.get("/api/profiles").json()
+    path = f"/api/profiles/{main['id']}/history/{rated_films['Ados']}"
+    saved = signed_in.put(path, json={"position_seconds": 97.5, "duration_seconds": 100})
+    assert saved.status_code == 200 and saved.json()["completed"] is True
+    listed = signed_in.get(f"/api/profiles/{main['id']}/history").json()
+    assert [(e["title_id"], e["position_seconds"]) for e in listed] == [(rated_films["Ados"], 97.5)]
+    assert signed_in.put(path, json={"position_seconds": -1}).status_code == 422
+    unknown = f"/api/profiles/{main['id']}/history/no-such-title"
+    assert signed_in.put(unknown, json={"position_seconds": 1}).status_code == 404
+    assert signed_in.delete(path).status_code == 204
+    assert signed_in.get(f"/api/profiles/{main['id']}/history").json() == []
