@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from cineflux.accounts import service as accounts
 from cineflux.catalog import service as catalog
 from cineflux.profiles import service as profiles
-from cineflux.profiles.models import Profile
+from cineflux.profiles.models import Profile, ViewingEntry
 from cineflux.profiles.selection import PROFILE_COOKIE, profile_cookie
 from cineflux.web.deps import ApiUserDep, DbDep, PlatformDep
 from cineflux.web.problems import Problem
@@ -96,6 +96,16 @@ def _read(profile: Profile) -> ProfileRead:
     )
 
 
+def _entry(entry: ViewingEntry) -> HistoryEntryRead:
+    return HistoryEntryRead(
+        title_id=entry.title_id,
+        position_seconds=entry.position_seconds,
+        duration_seconds=entry.duration_seconds,
+        completed=entry.completed,
+        updated_at=entry.updated_at,
+    )
+
+
 def _spec(body: ProfileWrite) -> profiles.ProfileSpec:
     return profiles.ProfileSpec(body.name, body.avatar, body.language, body.kids, body.max_rating)
 
@@ -174,16 +184,7 @@ def select_profile(
 @router.get("/profiles/{profile_id}/history", response_model=list[HistoryEntryRead])
 def history(profile_id: str, db: DbDep, user: ApiUserDep) -> list[HistoryEntryRead]:
     """The profile's titles, most recently watched first."""
-    return [
-        HistoryEntryRead(
-            title_id=e.title_id,
-            position_seconds=e.position_seconds,
-            duration_seconds=e.duration_seconds,
-            completed=e.completed,
-            updated_at=e.updated_at,
-        )
-        for e in profiles.history(db, user_id=user.id, profile_id=profile_id)
-    ]
+    return [_entry(e) for e in profiles.history(db, user_id=user.id, profile_id=profile_id)]
 
 
 @router.put("/profiles/{profile_id}/history/{title_id}", response_model=HistoryEntryRead)
@@ -206,13 +207,7 @@ def record_progress(
         position_seconds=body.position_seconds,
         duration_seconds=body.duration_seconds,
     )
-    return HistoryEntryRead(
-        title_id=entry.title_id,
-        position_seconds=entry.position_seconds,
-        duration_seconds=entry.duration_seconds,
-        completed=entry.completed,
-        updated_at=entry.updated_at,
-    )
+    return _entry(entry)
 
 
 @router.delete("/profiles/{profile_id}/history/{title_id}", status_code=204)
