@@ -174,8 +174,7 @@ def get_title(
 ) -> TitleRead:
     """One title with its availability here, playback URLs and renditions."""
     title = catalog.get_title(db, title_id)
-    minimum = 0 if title.age_rating == "TP" else int(title.age_rating)
-    if viewer.max_age is not None and minimum > viewer.max_age:
+    if flows.above_profile_limit(viewer, title):
         raise Problem(403, "Not for this profile", "this title is above the profile's age limit")
     availability = _availability(db, platform, viewer, title.id)
     package = media.package_for_title(db, title.id)

@@ -480,6 +480,11 @@ def home_rows(session: Session, viewer: Viewer) -> list[HomeRow]:
     return [HomeRow(key, titles[key], cards) for key, cards in resolved.items() if cards]
 
 
+def above_profile_limit(viewer: Viewer, title: Title) -> bool:
+    """Whether a title is rated above what the viewer's profile may see."""
+    return viewer.max_age is not None and catalog.minimum_age(title.age_rating) > viewer.max_age
+
+
 def genre_names(session: Session, title: Title, language: str) -> list[str]:
     """A title's genres, named in the viewer's language."""
     slugs = [g.genre_slug for g in title.genres]

@@ -46,6 +46,11 @@ class InvalidTitle(CatalogError):
     """Title data that cannot be accepted."""
 
 
+def minimum_age(rating: str) -> int:
+    """The age an Arcom rating asks for (0 for tous publics)."""
+    return 0 if rating == "TP" else int(rating)
+
+
 def validate_title(name: str, year: int | None) -> tuple[str, int | None]:
     """A cleaned name and year, or ``InvalidTitle``."""
     cleaned = " ".join(name.split())

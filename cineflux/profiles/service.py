@@ -52,11 +52,6 @@ class AdultCodeRequired(ProfileError):
     """A -18 limit or title needs the account's personal -18 code."""
 
 
-def minimum_age_allowed(max_rating: str) -> int:
-    """The highest minimum age a profile may see (0 for tous publics only)."""
-    return 0 if max_rating == "TP" else int(max_rating)
-
-
 @dataclass(frozen=True)
 class ProfileSpec:
     """What the subscriber sets on a profile."""

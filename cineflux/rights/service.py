@@ -84,11 +84,6 @@ class WindowSpec:
     alid: str | None = None
 
 
-def minimum_age(rating: str) -> int:
-    """The age an Arcom rating asks for (0 for tous publics)."""
-    return 0 if rating == "TP" else int(rating)
-
-
 def _languages(tags: Iterable[str], what: str) -> str:
     cleaned = []
     for tag in tags:
@@ -373,7 +368,7 @@ def refresh_availability(
             continue
         family = [root.id, *_descendants(session, root.id)]
         terms = [window_terms(w) for w in windows_of(session, family)]
-        age = minimum_age(root.age_rating)
+        age = catalog.minimum_age(root.age_rating)
         genres = "".join(f",{g.genre_slug}" for g in root.genres) + ","
         rows = [
             Availability(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from cineflux.accounts import devices
 from cineflux.accounts import service as accounts
+from cineflux.catalog import service as catalog
 from cineflux.catalog.flows import Viewer
 from cineflux.platform import Platform
 from cineflux.profiles import service as profiles
@@ -184,7 +185,7 @@ def current_viewer(
     return Viewer(
         territory=located.territory,
         at=platform.clock.now(),
-        max_age=profiles.minimum_age_allowed(profile.max_rating),
+        max_age=catalog.minimum_age(profile.max_rating),
         language=profile.language,
     )
 

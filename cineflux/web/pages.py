@@ -127,12 +127,11 @@ def title_page(
 
 def _check_profile_limit(viewer: Viewer, title: Title) -> None:
     """Refuse a title rated above the profile's limit, even reached by its address."""
-    rating = title.age_rating
-    if viewer.max_age is not None and rating != "TP" and int(rating) > viewer.max_age:
+    if catalog_flows.above_profile_limit(viewer, title):
         raise Problem(
             403,
             "Not for this profile",
-            f"this title is rated -{rating}, above this profile's limit",
+            f"this title is rated -{title.age_rating}, above this profile's limit",
         )
 
 

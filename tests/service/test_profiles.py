@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from cineflux.accounts import service as accounts
+from cineflux.catalog import service as catalog
 from cineflux.clock import FrozenClock
 from cineflux.profiles import service as profiles
 from cineflux.profiles.selection import profile_cookie, selected_profile_id
@@ -44,7 +45,7 @@ def test_a_kids_profile_sees_only_tous_publics(db: Session, clock: FrozenClock) 
         db, clock=clock, user_id=owner, spec=spec("Léo", kids=True, max_rating="16")
     )
     assert kid.max_rating == "TP"
-    assert profiles.minimum_age_allowed(kid.max_rating) == 0
+    assert catalog.minimum_age(kid.max_rating) == 0
 
 
 @pytest.mark.parametrize(
