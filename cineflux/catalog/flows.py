@@ -258,9 +258,6 @@ _BY_GENRE = (
     .order_by(_A.starts_at.desc())
     .limit(_LIMIT)
 )
-_AVAILABLE_AMONG = select(_A.title_id).where(
-    _A.title_id.in_(bindparam("ids", expanding=True)), _OPEN_NOW
-)
 _LOCALIZED = TitleLocalization.__table__.alias("localized")
 
 
@@ -322,12 +319,9 @@ def _kind_plan(session: Session, viewer: Viewer, kind: str, limit: int) -> _Plan
 
 
 def _top10_plan(session: Session, viewer: Viewer) -> _Plan:
-    ranked = catalog.top_titles(session, territory=viewer.territory, day=paris_date(viewer.at))
-    if not ranked:
-        return _Plan([])
-    params = {**_params(viewer, 10), "ids": ranked}
-    allowed = set(session.scalars(_AVAILABLE_AMONG, params))
-    return _plan([(title_id,) for title_id in ranked if title_id in allowed], 10)
+    # The same query as the home statement's Top 10 part.
+    params = {**_params(viewer, 10), "today": paris_date(viewer.at)}
+    return _plan([(row.title_id,) for row in session.execute(_TOP10, params)], 10)
 
 
 def new_row(session: Session, viewer: Viewer, limit: int = ROW_LENGTH) -> list[TitleCard]:
