@@ -50,3 +50,16 @@ class LeastRecentlyUsed:
     def victim(self) -> str | None:
         """The least recently used object."""
         return next(iter(self._order), None)
+
+
+# The policies an edge can be started with (``cineflux edge --eviction NAME``).
+POLICIES: dict[str, type[EvictionPolicy]] = {"lru": LeastRecentlyUsed}
+DEFAULT_POLICY = "lru"
+
+
+def make_policy(name: str = DEFAULT_POLICY) -> EvictionPolicy:
+    """A fresh policy by name; ``ValueError`` names the known ones."""
+    try:
+        return POLICIES[name]()
+    except KeyError:
+        raise ValueError(f"unknown eviction policy {name!r}: one of {sorted(POLICIES)}") from None
