@@ -16,6 +16,7 @@ from cineflux.billing.api import router as billing_router
 from cineflux.billing.pages import router as billing_pages_router
 from cineflux.catalog.api import router as catalog_router
 from cineflux.db import schema_is_current
+from cineflux.delivery.api import cdn_router
 from cineflux.delivery.api import router as delivery_router
 from cineflux.logs import log_requests
 from cineflux.media.api import router as media_router
@@ -89,6 +90,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(account_pages_router)
     app.include_router(delivery_router)
+    app.include_router(cdn_router)
     app.include_router(media_router)
     app.include_router(billing_router)
     app.include_router(billing_pages_router)

@@ -13,6 +13,7 @@ from cineflux.catalog.cli import app as catalog_app
 from cineflux.cli_support import console, load_platform
 from cineflux.config import Settings
 from cineflux.db import upgrade_schema
+from cineflux.delivery.cli import app as cdn_app
 from cineflux.logs import configure_logging
 from cineflux.mail.cli import app as mail_app
 from cineflux.media.cli import ingest, media_app, worker
@@ -36,6 +37,7 @@ app.add_typer(rights_app, name="rights")
 app.add_typer(report_app, name="report")
 app.add_typer(avails_app, name="avails")
 app.add_typer(mail_app, name="mail")
+app.add_typer(cdn_app, name="cdn")
 app.command("ingest")(ingest)
 app.command("worker")(worker)
 

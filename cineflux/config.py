@@ -108,6 +108,49 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = Field(default=True, description="upgrade the SMTP session to TLS")
     smtp_from: str = "Cineflux <no-reply@cineflux.example>"
+    edge_token_keys: SecretStr | None = Field(
+        default=None,
+        description="keys signing edge URLs and checking edges' requests, 'kid:secret,...' "
+        "(the first signs); derived from the secret key when unset",
+    )
+    coverage_zones: Path | None = Field(
+        default=None,
+        description="JSON coverage zone file: client networks (CIDR) to delivery sites",
+    )
+    cdn_default_site: str | None = Field(
+        default=None, description="the site of clients no coverage zone or GeoIP places"
+    )
+    cdn_origin_url: str | None = Field(
+        default=None, description="the origin players fall back to last; the app's own URL if unset"
+    )
+    cdn_token_ttl_seconds: int = Field(
+        default=6 * 3600, ge=60, description="lifetime of a playback's signed edge URLs"
+    )
+    cdn_heartbeat_seconds: int = Field(
+        default=10, ge=1, description="how often edges send a heartbeat"
+    )
+    cdn_missed_heartbeats: int = Field(
+        default=3, ge=1, description="an edge silent for this many heartbeats leaves rotation"
+    )
+    cdn_overload: float = Field(
+        default=0.9, gt=0, le=1, description="an edge at this load leaves rotation"
+    )
+    cdn_recover_below: float = Field(
+        default=0.75, gt=0, le=1, description="an edge out of rotation returns below this load"
+    )
+    cdn_site_overload: float = Field(
+        default=0.85, gt=0, le=1, description="a site this loaded spills new players to the next"
+    )
+    cdn_fill_window: str = Field(
+        default="02:00-06:00", description="off-peak hours when edges fill, local time"
+    )
+    cdn_fill_timezone: str = Field(default="Europe/Paris", description="zone of the fill window")
+    cdn_fill_bandwidth_mbps: float = Field(
+        default=2000, gt=0, description="cap on each site's fill traffic from the origin"
+    )
+    cdn_fill_share: float = Field(
+        default=0.9, gt=0, le=1, description="share of edge disks the nightly fill may plan"
+    )
     h264_preset: str = "veryfast"
     hevc_preset: str = "fast"
     av1_preset: int = Field(default=8, ge=0, le=13)

@@ -4,6 +4,7 @@ from cineflux.accounts import models as accounts_models
 from cineflux.billing import models as billing_models
 from cineflux.catalog import models as catalog_models
 from cineflux.db import Base
+from cineflux.delivery import models as delivery_models
 from cineflux.mail import models as mail_models
 from cineflux.media import models as media_models
 from cineflux.profiles import models as profiles_models
@@ -14,6 +15,7 @@ __all__ = [
     "accounts_models",
     "billing_models",
     "catalog_models",
+    "delivery_models",
     "mail_models",
     "media_models",
     "profiles_models",

@@ -457,6 +457,35 @@ def record_play(session: Session, *, title_id: str, territory: str, day: date) -
     session.flush()
 
 
+def daily_plays(
+    session: Session, *, territories: Sequence[str], since: date, until: date
+) -> dict[str, dict[date, int]]:
+    """Plays per title and day over ``[since, until]``, summed over the territories."""
+    rows = session.execute(
+        select(TitlePlays.title_id, TitlePlays.day, func.sum(TitlePlays.plays))
+        .where(
+            TitlePlays.territory.in_(territories),
+            TitlePlays.day >= since,
+            TitlePlays.day <= until,
+        )
+        .group_by(TitlePlays.title_id, TitlePlays.day)
+    )
+    plays: dict[str, dict[date, int]] = {}
+    for title_id, day, count in rows:
+        plays.setdefault(title_id, {})[day] = int(count)
+    return plays
+
+
+def published_since(
+    session: Session, *, since: datetime, among: Select[Any] | None = None
+) -> dict[str, datetime]:
+    """Titles first published after ``since`` (optionally among some ids), with that instant."""
+    statement = select(Title.id, Title.published_at).where(Title.published_at > since)
+    if among is not None:
+        statement = statement.where(Title.id.in_(among))
+    return {title_id: at for title_id, at in session.execute(statement) if at is not None}
+
+
 def mark_published(session: Session, title_id: str, *, at: datetime) -> None:
     """Make a title visible to subscribers from ``at`` (kept if it was published before)."""
     title = get_title(session, title_id)

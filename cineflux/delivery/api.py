@@ -1,10 +1,24 @@
-"""Serving published media: Range, HEAD, ETag and caching headers, for signed-in users."""
+"""Serving published media (Range, HEAD, ETag and caching headers, for signed-in users), and
+the delivery network's API: edges' signed heartbeats and fill plans, the operators' edge list.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
+from typing import Annotated
 
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, Response
+from pydantic import ValidationError
+
+from cineflux.delivery import service as delivery
+from cineflux.delivery.flows import delivery_config, fill_plan
+from cineflux.delivery.schemas import (
+    EdgeList,
+    EdgeRead,
+    FillPlanRead,
+    HeartbeatAck,
+    HeartbeatIn,
+)
 from cineflux.delivery.service import (
     MEDIA_ROUTE,
     RangeNotSatisfiable,
@@ -13,10 +27,12 @@ from cineflux.delivery.service import (
     parse_range,
 )
 from cineflux.platform import Platform
-from cineflux.web.deps import ApiUserDep, PlatformDep
+from cineflux.web.deps import ApiUserDep, DbDep, OperatorDep, PlatformDep
 from cineflux.web.problems import Problem
 
 router = APIRouter(tags=["delivery"])
+cdn_router = APIRouter(prefix="/api/cdn", tags=["cdn"])
+MAX_HEARTBEAT_BYTES = 16 * 1024
 
 
 @router.get(f"{MEDIA_ROUTE}/{{key:path}}", operation_id="get_media")
@@ -64,3 +80,79 @@ def _etag_matches(header: str | None, etag: str) -> bool:
         return True
     candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
     return etag.removeprefix("W/") in candidates
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+def _verify_edge(request: Request, platform: Platform, body: bytes) -> delivery.DeliveryConfig:
+    """The delivery configuration, once the request is known to come from an edge."""
+    config = delivery_config(platform)
+    delivery.verify_edge_request(
+        config,
+        request.headers.get(delivery.EDGE_SIGNATURE_HEADER),
+        method=request.method,
+        target=request.url.path,
+        body=body,
+        now=platform.clock.now(),
+    )
+    return config
+
+
+@cdn_router.post(
+    "/heartbeat",
+    response_model=HeartbeatAck,
+    operation_id="cdn_heartbeat",
+    # The body is read raw (its signature covers the exact bytes), so it is declared here.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": HeartbeatIn.model_json_schema()}},
+        }
+    },
+)
+def heartbeat(
+    request: Request,
+    body: Annotated[bytes, Depends(_raw_body)],
+    db: DbDep,
+    platform: PlatformDep,
+) -> HeartbeatAck:
+    """An edge's heartbeat, signed with an edge key; the first one registers the edge."""
+    if len(body) > MAX_HEARTBEAT_BYTES:
+        raise Problem(413, "Heartbeat too large")
+    config = _verify_edge(request, platform, body)
+    try:
+        report = HeartbeatIn.model_validate_json(body)
+    except ValidationError as error:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors()]
+        raise Problem(
+            422, "Invalid heartbeat", "the heartbeat does not match", errors=errors
+        ) from None
+    edge = delivery.record_heartbeat(
+        db,
+        delivery.Heartbeat(**report.model_dump()),
+        now=platform.clock.now(),
+        policy=config.health,
+    )
+    return HeartbeatAck(accepted=True, in_rotation=edge.in_rotation)
+
+
+@cdn_router.get(
+    "/sites/{site}/fill-plan", response_model=FillPlanRead, operation_id="cdn_fill_plan"
+)
+def site_fill_plan(request: Request, site: str, db: DbDep, platform: PlatformDep) -> FillPlanRead:
+    """The site's plan for the coming off-peak window (signed by an edge, like heartbeats)."""
+    config = _verify_edge(request, platform, b"")
+    plan = fill_plan(db, config, storage=platform.storage, site=site, now=platform.clock.now())
+    return FillPlanRead.model_validate(plan.to_json())
+
+
+@cdn_router.get("/edges", response_model=EdgeList, operation_id="list_cdn_edges")
+def list_edges(db: DbDep, platform: PlatformDep, _operator: OperatorDep) -> EdgeList:
+    """Every edge with its health, load and rotation (operators only)."""
+    config = delivery_config(platform)
+    statuses = delivery.edge_statuses(db, now=platform.clock.now(), policy=config.health)
+    return EdgeList(
+        items=[EdgeRead.model_validate(status, from_attributes=True) for status in statuses]
+    )

@@ -447,6 +447,23 @@ def opening_between(
     )
 
 
+def titles_opening(
+    session: Session,
+    *,
+    territory: str,
+    after: datetime,
+    until: datetime,
+    license_type: str = "SVOD",
+) -> dict[str, datetime]:
+    """Browsable titles whose availability starts in (after, until], with that start."""
+    rows = session.execute(
+        select(Availability.title_id, func.min(Availability.starts_at))
+        .where(opening_between(territory, after, until, license_type=license_type))
+        .group_by(Availability.title_id)
+    )
+    return {title_id: starts_at for title_id, starts_at in rows}
+
+
 def closing_between(
     territory: str, after: datetime, until: datetime, *, license_type: str = "SVOD"
 ) -> ColumnElement[bool]:

@@ -36,6 +36,12 @@ from cineflux.billing.service import (
 )
 from cineflux.billing.signatures import WebhookRejected
 from cineflux.catalog.service import InvalidTitle, TitleNotFound
+from cineflux.delivery.errors import (
+    EdgeSignatureInvalid,
+    EdgeSignatureStale,
+    InvalidHeartbeat,
+    SiteNotFound,
+)
 from cineflux.mail.service import InvalidMail
 from cineflux.media.service import JobNotFound
 from cineflux.profiles.service import (
@@ -92,6 +98,10 @@ DOMAIN_STATUS: list[tuple[type[Exception], int, str]] = [
     (WebhookRejected, 400, "Webhook rejected"),
     (InvalidTransition, 409, "Invalid subscription change"),
     (BillingError, 400, "Billing error"),
+    (SiteNotFound, 404, "Site not found"),
+    (InvalidHeartbeat, 422, "Invalid heartbeat"),
+    (EdgeSignatureInvalid, 403, "Edge signature refused"),
+    (EdgeSignatureStale, 401, "Edge signature stale"),
 ]
 
 
