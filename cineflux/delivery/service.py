@@ -518,7 +518,8 @@ def playback_locations(
         origin_url=config.origin_url,
         policy=config.steering,
     )
-    expires = now + timedelta(seconds=config.token_ttl_seconds)
+    # Whole seconds, as the token carries them: what the player is told is what edges check.
+    expires = (now + timedelta(seconds=config.token_ttl_seconds)).replace(microsecond=0)
     token = sign_path_prefix(
         config,
         path_prefix=package_path_prefix(storage_prefix),
@@ -529,7 +530,7 @@ def playback_locations(
         base_urls=[location.base_url for location in locations],
         token=token,
         storage_prefix=storage_prefix.strip("/"),
-        expires_at=datetime.fromtimestamp(int(expires.timestamp()), tz=expires.tzinfo),
+        expires_at=expires,
         ttl_seconds=config.token_ttl_seconds,
         client_site=client,
         locations=locations,
