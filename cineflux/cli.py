@@ -14,6 +14,7 @@ from cineflux.cli_support import console, load_platform
 from cineflux.config import Settings
 from cineflux.db import upgrade_schema
 from cineflux.delivery.cli import app as cdn_app
+from cineflux.edge.cli import edge
 from cineflux.logs import configure_logging
 from cineflux.mail.cli import app as mail_app
 from cineflux.media.cli import ingest, media_app, worker
@@ -40,6 +41,7 @@ app.add_typer(mail_app, name="mail")
 app.add_typer(cdn_app, name="cdn")
 app.command("ingest")(ingest)
 app.command("worker")(worker)
+app.command("edge")(edge)
 
 
 @db_app.command("upgrade")

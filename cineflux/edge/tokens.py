@@ -158,6 +158,10 @@ def verify_token(token: str, *, keys: Mapping[str, bytes], path: str, now: float
     expected = _mac(key, key_id, expires, session_id, prefix)
     if not hmac.compare_digest(mac, expected) or _b64(mac) != mac_b64:
         raise TokenForged("signature mismatch")
+    # One spelling per token: base64 decoding skips stray characters and int() leading zeros,
+    # so the fields must be exactly what sign_token writes.
+    if _b64(prefix.encode()) != prefix_b64 or str(expires) != expires_text:
+        raise TokenForged("non-canonical token")
     if now >= expires:
         raise TokenExpired("token expired")
     if not _opens(prefix, path):
