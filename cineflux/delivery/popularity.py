@@ -72,11 +72,16 @@ def fill_order(
     scores: Mapping[str, float], *, sizes: Mapping[str, int], capacity_bytes: int
 ) -> list[str]:
     """Titles to hold, best first, as many as fit in ``capacity_bytes`` (ties by id)."""
+    # Two stable sorts with C-level keys (by id, then by score, descending, which keeps
+    # the id order among equals): a site's plan ranks tens of thousands of renditions.
+    ranked = sorted(
+        sorted(t for t, s in scores.items() if s > 0), key=scores.__getitem__, reverse=True
+    )
     chosen: list[str] = []
     used = 0
-    for title_id in sorted(scores, key=lambda t: (-scores[t], t)):
+    for title_id in ranked:
         size = sizes.get(title_id, 0)
-        if scores[title_id] <= 0 or size <= 0 or used + size > capacity_bytes:
+        if size <= 0 or used + size > capacity_bytes:
             continue
         chosen.append(title_id)
         used += size
