@@ -23,6 +23,7 @@ from cineflux.media.api import router as media_router
 from cineflux.platform import Platform
 from cineflux.profiles.api import router as profiles_router
 from cineflux.profiles.pages import router as profile_pages_router
+from cineflux.web.csp import content_security_policy
 from cineflux.web.pages import router as pages_router
 from cineflux.web.problems import install_problem_handlers
 from cineflux.web.templating import WEB_DIR
@@ -31,10 +32,7 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; media-src 'self' blob: data:; "
-        "script-src 'self'; style-src 'self'; object-src 'none'; frame-ancestors 'none'"
-    ),
+    "Content-Security-Policy": content_security_policy(),
 }
 
 

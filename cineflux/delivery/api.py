@@ -26,6 +26,7 @@ from cineflux.delivery.service import (
     content_type_for,
     parse_range,
 )
+from cineflux.edge import tokens
 from cineflux.platform import Platform
 from cineflux.web.deps import ApiUserDep, DbDep, OperatorDep, PlatformDep
 from cineflux.web.problems import Problem
@@ -39,6 +40,31 @@ MAX_HEARTBEAT_BYTES = 16 * 1024
 @router.head(f"{MEDIA_ROUTE}/{{key:path}}", operation_id="head_media")
 def serve_media(key: str, request: Request, platform: PlatformDep, _user: ApiUserDep) -> Response:
     """A stored file (manifest, segment, poster), with byte ranges and conditional requests."""
+    return _stored_file(key, request, platform)
+
+
+@router.get(f"{tokens.TOKEN_ROUTE}/{{token}}/{{key:path}}", operation_id="get_signed_media")
+@router.head(f"{tokens.TOKEN_ROUTE}/{{token}}/{{key:path}}", operation_id="head_signed_media")
+def serve_signed_media(token: str, key: str, request: Request, platform: PlatformDep) -> Response:
+    """The origin of the delivery network: a stored file opened by a signed edge token.
+
+    Edges fetch their misses here with the player's own token, and players come here last
+    when no edge answers; the token is checked exactly as an edge checks it.
+    """
+    config = delivery_config(platform)
+    try:
+        tokens.verify_token(
+            token, keys=config.keys, path=f"/{key}", now=platform.clock.now().timestamp()
+        )
+    except tokens.TokenError as refused:
+        raise Problem(refused.status, "Refused", str(refused)) from None
+    response = _stored_file(key, request, platform)
+    # Tokens, not cookies, open these files: any page may fetch them (players on other hosts).
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _stored_file(key: str, request: Request, platform: Platform) -> Response:
     storage = platform.storage
     info = storage.stat(key)
     if info is None:

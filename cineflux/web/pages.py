@@ -5,6 +5,8 @@ Account pages (sign-in, sign-up, password reset, TV activation) are in ``account
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -14,6 +16,8 @@ from cineflux.catalog import flows as catalog_flows
 from cineflux.catalog import service as catalog
 from cineflux.catalog.flows import TitleCard, Viewer
 from cineflux.catalog.models import Title
+from cineflux.delivery import service as delivery
+from cineflux.delivery.flows import delivery_config
 from cineflux.delivery.service import playback_urls
 from cineflux.media import service as media
 from cineflux.media.models import MediaPackage
@@ -21,6 +25,7 @@ from cineflux.profiles import service as profiles
 from cineflux.profiles.selection import ADULT_COOKIE, adult_cookie, adult_cookie_valid
 from cineflux.rights import service as rights
 from cineflux.rights.chronology import Decision
+from cineflux.web.csp import content_security_policy
 from cineflux.web.deps import (
     DbDep,
     PageUserDep,
@@ -206,14 +211,32 @@ def watch_page(
         # Arcom: -18 programmes only after the account's personal code, at each session.
         context = {"user": user, "csrf": csrf_for(platform, user), "title": title, "error": None}
         return render(request, "adult_code.html", context, status_code=403)
-    urls = playback_urls(package)
+    # Until playback sessions are recorded (issue 7), each page view is its own session.
+    config = delivery_config(platform)
+    if platform.settings.cdn_origin_url is None and platform.settings.public_url is None:
+        # Unconfigured, the origin is this very server, at the address the browser used.
+        config = replace(config, origin_url=str(request.base_url).rstrip("/"))
+    playback = delivery.playback_locations(
+        db,
+        config,
+        client_ip=request.client.host if request.client else None,
+        storage_prefix=package.storage_prefix,
+        session_id=secrets.token_urlsafe(12),
+        now=platform.clock.now(),
+    )
     context = {
         "user": user,
         "csrf": csrf_for(platform, user),
         "title": title,
         "package": package,
-        "urls": urls,
+        "bases": playback.base_urls,
+        "poster": playback.url(0, package.poster),
+        "thumbnails": playback.path(package.thumbnails) if package.thumbnails else None,
         "format": format,
-        "manifest": urls.dash if format == "dash" else urls.hls,
+        "manifest": playback.path(
+            package.dash_manifest if format == "dash" else package.hls_manifest
+        ),
     }
-    return render(request, "watch.html", context)
+    response = render(request, "watch.html", context)
+    response.headers["Content-Security-Policy"] = content_security_policy(playback.base_urls)
+    return response

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import json
+import re
+
 import m3u8
 import pytest
 from fastapi.testclient import TestClient
@@ -42,10 +46,33 @@ def test_player_page_loads_shaka_on_the_chosen_format(
 ) -> None:
     dash = signed_in.get(f"/titles/{published.title_id}/watch")
     assert "shaka-player.compiled.js" in dash.text
-    assert f'data-manifest="/media/{published.storage_prefix}/manifest.mpd"' in dash.text
+    signed = rf'data-manifest="(/t/[A-Za-z0-9_.-]+/{published.storage_prefix}/%s)"'
+    assert re.search(signed % r"manifest\.mpd", dash.text)
     hls = signed_in.get(f"/titles/{published.title_id}/watch?format=hls")
-    assert f'data-manifest="/media/{published.storage_prefix}/master.m3u8"' in hls.text
+    assert re.search(signed % r"master\.m3u8", hls.text)
     assert signed_in.get(f"/titles/{published.title_id}/watch?format=smooth").status_code == 422
+
+
+def test_the_player_page_signs_paths_that_the_origin_serves_without_cookies(
+    signed_in: TestClient, published: IngestResult
+) -> None:
+    client_without_cookies = TestClient(signed_in.app)
+    page = signed_in.get(f"/titles/{published.title_id}/watch").text
+    manifest = re.search(r'data-manifest="([^"]+)"', page)
+    bases = re.search(r'data-bases="([^"]+)"', page)
+    assert manifest and bases
+    # No edge is registered, and no origin URL configured: this very server is the only one.
+    assert json.loads(html.unescape(bases.group(1))) == ["http://testserver"]
+    response = client_without_cookies.get(manifest.group(1))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/dash+xml"
+    assert response.headers["access-control-allow-origin"] == "*"
+    token, _, rest = manifest.group(1).removeprefix("/t/").partition("/")
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    assert client_without_cookies.get(f"/t/{forged}/{rest}").status_code == 403
+    other_title = f"/t/{token}/titles/someone-else/manifest.mpd"
+    assert client_without_cookies.get(other_title).status_code == 403
+    assert client_without_cookies.get(f"/t/{token}/{rest}/../../x").status_code in (400, 403, 404)
 
 
 def test_shaka_player_asset_is_served(client: TestClient) -> None:

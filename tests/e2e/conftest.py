@@ -45,15 +45,37 @@ class RunningServer:
     base_url: str
     title_id: str
     title_name: str
+    env: dict[str, str]  # what the process was started with: data directory and database
 
 
-def _free_port() -> int:
+def start_process(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A ``python -m cineflux`` process, quiet, with exactly this environment."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "cineflux", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Terminate, and kill after ten seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -110,22 +132,16 @@ def server(tmp_path_factory: pytest.TempPathFactory, ffmpeg: str) -> Iterator[Ru
         with transaction(platform.sessions) as session:
             accounts.create_user(session, clock=platform.clock, email=EMAIL, password=PASSWORD)
         platform.engine.dispose()
-        port = _free_port()
+        port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("CINEFLUX_")}
         env.update(CINEFLUX_DATA_DIR=str(settings.data_dir), CINEFLUX_DATABASE_URL=url)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cineflux", "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        process = start_process(["serve", "--port", str(port)], env)
         base_url = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_healthy(base_url, process, timeout=30)
-            yield RunningServer(base_url, result.title_id, "Essai de lecture")
+            wait_until_healthy(base_url, process, timeout=30)
+            yield RunningServer(base_url, result.title_id, "Essai de lecture", env)
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            stop_process(process)
 
 
 @pytest.fixture(scope="session")

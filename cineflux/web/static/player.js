@@ -1,6 +1,56 @@
 // Plays the page's manifest with Shaka Player (v5 track API): audio-language and subtitle
-// menus, trickplay thumbnails, and a status line.
+// menus, trickplay thumbnails, a status line, and failover between the edges that steering
+// ranked for this playback.
 "use strict";
+
+// Steering hands the page several base URLs (edges of the viewer's site, then spill-over
+// sites, the origin last) and one signed path per file. Every request the player makes is
+// given one URI per base, in the current order, so that Shaka's retry moves to the next
+// edge on an error or a timeout; the base that answered last goes first from then on, so a
+// dead edge costs one failed request, not one per segment.
+class EdgeFailover {
+  constructor(bases) {
+    this.bases = bases.map((base) => base.replace(/\/$/, ""));
+    this.failures = 0;
+  }
+
+  baseOf(uri) {
+    return this.bases.find((base) => uri.startsWith(`${base}/`)) ?? null;
+  }
+
+  expand(request) {
+    if (request.uris.length !== 1) return;
+    const base = this.baseOf(request.uris[0]);
+    if (base === null) return;
+    const path = request.uris[0].slice(base.length);
+    request.uris = this.bases.map((b) => b + path);
+  }
+
+  preferBase(uri) {
+    const base = this.baseOf(uri);
+    if (base === null || base === this.bases[0]) return;
+    this.bases = [base, ...this.bases.filter((b) => b !== base)];
+  }
+
+  demoteBase(uri) {
+    const base = this.baseOf(uri || "");
+    if (base === null) return;
+    this.failures += 1;
+    this.bases = [...this.bases.filter((b) => b !== base), base];
+  }
+}
+
+// Fail fast on a dead edge: a refused connection or a silent one moves to the next URI
+// within about two seconds instead of Shaka's default thirty.
+const RETRY = {
+  maxAttempts: 6,
+  baseDelay: 150,
+  backoffFactor: 2,
+  fuzzFactor: 0.2,
+  timeout: 8000,
+  stallTimeout: 2000,
+  connectionTimeout: 1500,
+};
 
 function option(value, label) {
   const element = document.createElement("option");
@@ -48,16 +98,30 @@ async function startPlayer() {
   const player = new shaka.Player();
   await player.attach(video);
   window.cinefluxPlayer = player;
-  player.configure({ preferredAudio: [{ language: document.documentElement.lang || "fr" }] });
+  player.configure({
+    preferredAudio: [{ language: document.documentElement.lang || "fr" }],
+    manifest: { retryParameters: RETRY },
+    streaming: { retryParameters: RETRY },
+  });
+  const bases = JSON.parse(video.dataset.bases || "[]");
+  const failover = new EdgeFailover(bases.length ? bases : [window.location.origin]);
+  window.cinefluxFailover = failover;
+  const networking = player.getNetworkingEngine();
+  networking.registerRequestFilter((_type, request) => failover.expand(request));
+  networking.registerResponseFilter((_type, response) => failover.preferBase(response.uri));
+  networking.addEventListener("retry", (event) => {
+    const data = event.error && event.error.data;
+    failover.demoteBase(Array.isArray(data) ? String(data[0]) : "");
+  });
   player.addEventListener("error", (event) => show(`Playback error ${event.detail.code}`));
   try {
-    await player.load(video.dataset.manifest);
+    await player.load(failover.bases[0] + video.dataset.manifest);
   } catch (error) {
     show(`Could not load the stream (error ${error.code ?? error})`);
     return;
   }
   if (video.dataset.thumbnails) {
-    player.addThumbnailsTrack(video.dataset.thumbnails, "text/vtt").catch(() => {});
+    player.addThumbnailsTrack(failover.bases[0] + video.dataset.thumbnails, "text/vtt").catch(() => {});
   }
   fillMenus(player);
   player.addEventListener("trackschanged", () => fillMenus(player));
