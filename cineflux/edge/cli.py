@@ -113,9 +113,12 @@ def edge(
     except ValueError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
-    from cineflux.logs import configure_logging
+    if log_format == "json":
+        from cineflux.logs import configure_logging  # brings FastAPI: only when asked for
 
-    configure_logging(log_format)
+        configure_logging(log_format)
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     _raise_open_files_limit()
     asyncio.run(run_edge(config))
 

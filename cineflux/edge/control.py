@@ -127,7 +127,7 @@ class ControlPlane:
 
     async def heartbeat_loop(self) -> None:
         """Heartbeat every ``--heartbeat-seconds`` until cancelled."""
-        while True:
+        while not self.server.stopping:
             await self.send_heartbeat()
             await asyncio.sleep(self.config.heartbeat_seconds)
 
@@ -144,7 +144,7 @@ class ControlPlane:
     async def plan_loop(self) -> None:
         """Fetch the plan now and then; run it once per window, inside the window."""
         window = None
-        while True:
+        while not self.server.stopping:
             try:
                 plan = await self.fetch_plan()
                 window = plan.window
@@ -194,6 +194,7 @@ class ControlPlane:
                 if server.cache.contains(path):
                     kept.add(path)
                     continue
+                await asyncio.sleep(bucket.consume(0, time.monotonic()))  # the cap's debt
                 fill = server.fills.get(path) or server.start_fill(
                     path, item.token, limiter=bucket, protected=frozenset(kept)
                 )

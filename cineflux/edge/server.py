@@ -407,6 +407,7 @@ class EdgeServer:
         self.connections: set[Connection] = set()
         self.fills: dict[str, Fill] = {}
         self.healthy = True
+        self.stopping = False
         self.listener: socket.socket | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._date_second = -1
@@ -466,9 +467,13 @@ class EdgeServer:
             self.listener = None
         for connection in list(self.connections):
             connection.close()
+        self.stopping = True
         for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            # Python 3.11's wait_for can swallow a cancellation that races its own result:
+            # loops also watch ``stopping``, and stopping never waits on them for long.
+            await asyncio.wait(list(self._tasks), timeout=2.0)
 
     def _accept(self) -> None:
         assert self.listener is not None
@@ -489,7 +494,7 @@ class EdgeServer:
 
     async def _sweep_idle(self) -> None:
         """Close connections idle past the timeout (slow or abandoned clients)."""
-        while True:
+        while not self.stopping:
             await asyncio.sleep(min(5.0, self.config.idle_timeout))
             deadline = time.monotonic() - self.config.idle_timeout
             for connection in list(self.connections):
@@ -801,13 +806,18 @@ class EdgeServer:
             async for chunk in response.body:
                 pending.write(chunk)
                 self.metrics.upstream_bytes += len(chunk)
+                # Paced fills count every chunk; the debt of the last one is paid before the
+                # next object starts (see control.run_plan).
+                delay = fill.limiter.consume(len(chunk), time.monotonic()) if fill.limiter else 0
+                if pending.written == pending.size:
+                    break
                 fill.progress()
-                if fill.limiter is not None:
-                    delay = fill.limiter.consume(len(chunk), time.monotonic())
-                    if delay:
-                        await asyncio.sleep(delay)
+                if delay:
+                    await asyncio.sleep(delay)
             if pending.written != pending.size:
                 raise UpstreamError("upstream body shorter than announced")
+            # Stored before the last bytes go out: a client that has the whole object can
+            # count on the edge having it too (a crash right after loses nothing).
             entry = self.cache.commit(pending)
         except (UpstreamError, OSError, ValueError, TimeoutError) as error:
             self.metrics.upstream_errors["broken"] += 1
@@ -821,6 +831,8 @@ class EdgeServer:
             self.cache.abort(pending)
             fill.fail()
             raise
+        finally:
+            await response.body.aclose()
         fill.adopt(entry)
         fill.progress()
 

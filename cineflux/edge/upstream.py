@@ -13,7 +13,7 @@ import asyncio
 import logging
 import os
 import ssl
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -39,7 +39,7 @@ class UpstreamResponse:
     length: int
     etag: str | None
     source: str
-    body: AsyncIterator[bytes]
+    body: AsyncGenerator[bytes, None]
     close: Callable[[], None] = field(default=lambda: None)
 
 
@@ -100,7 +100,7 @@ async def _open_file(upstream: str, path: str) -> UpstreamResponse:
     info = os.fstat(fd)
     loop = asyncio.get_running_loop()
 
-    async def body() -> AsyncIterator[bytes]:
+    async def body() -> AsyncGenerator[bytes, None]:
         offset = 0
         try:
             while offset < info.st_size:
@@ -119,7 +119,7 @@ async def _open_file(upstream: str, path: str) -> UpstreamResponse:
 
 
 def _empty(status: int, upstream: str) -> UpstreamResponse:
-    async def nothing() -> AsyncIterator[bytes]:
+    async def nothing() -> AsyncGenerator[bytes, None]:
         return
         yield b""  # pragma: no cover - makes this an async generator
 
@@ -174,7 +174,7 @@ async def _open_http(upstream: str, target: str, *, timeout: float) -> UpstreamR
         raise UpstreamError(f"unusable answer {status}")
     length = int(length_text)
 
-    async def body() -> AsyncIterator[bytes]:
+    async def body() -> AsyncGenerator[bytes, None]:
         remaining = length
         try:
             while remaining:
