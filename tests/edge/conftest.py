@@ -159,6 +159,21 @@ def gated() -> Iterator[list[GatedUpstream]]:
         upstream.close()
 
 
+GatedEdge = Callable[[bytes, int], tuple[GatedUpstream, EdgeProcess]]
+
+
+@pytest.fixture
+def gated_edge(gated: list[GatedUpstream], launch: Launch) -> GatedEdge:
+    """An edge in front of a new GatedUpstream serving ``body``: ``(upstream, edge)``."""
+
+    def _make(body: bytes, first_bytes: int) -> tuple[GatedUpstream, EdgeProcess]:
+        upstream = GatedUpstream(body, first_bytes)
+        gated.append(upstream)
+        return upstream, launch([upstream.url])
+
+    return _make
+
+
 @dataclass
 class FakeControl:
     """A control plane that records signed heartbeats and serves one fill plan."""

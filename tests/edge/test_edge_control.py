@@ -28,6 +28,16 @@ def plan_for(origin: Origin, paths: list[str], *, mbps: float = 1000.0) -> dict[
     }
 
 
+def trigger_fill(port: int, key: bytes = KEY.encode()) -> int:
+    """POST /admin/fill-now signed with ``key``; the edge's status."""
+    signature = sign_request(
+        key_id=KEY_ID, key=key, method="POST", target="/admin/fill-now", body=b"",
+        at=int(time.time()),
+    )  # fmt: skip
+    headers = {"X-Cineflux-Edge-Signature": signature}
+    return request(port, "/admin/fill-now", method="POST", headers=headers).status
+
+
 def test_heartbeats_are_signed_and_report_load_and_disk(
     origin: Origin, launch: Launch, control: FakeControl
 ) -> None:
@@ -70,19 +80,9 @@ def test_the_admin_trigger_needs_a_signed_request(
     control.plan = plan_for(origin, ["/titles/abc/master.m3u8"])
     edge = launch([origin.url], extra=["--control", control.url, "--heartbeat-seconds", "60"])
     assert request(edge.port, "/admin/fill-now", method="POST").status == 403
-    forged = sign_request(
-        key_id=KEY_ID, key=b"not-the-key-0123456789", method="POST", target="/admin/fill-now",
-        body=b"", at=int(time.time()),
-    )  # fmt: skip
-    headers = {"X-Cineflux-Edge-Signature": forged}
-    assert request(edge.port, "/admin/fill-now", method="POST", headers=headers).status == 403
+    assert trigger_fill(edge.port, key=b"not-the-key-0123456789") == 403
     assert edge.metrics()["cineflux_edge_fill_objects_total"] == 0
-    genuine = sign_request(
-        key_id=KEY_ID, key=KEY.encode(), method="POST", target="/admin/fill-now", body=b"",
-        at=int(time.time()),
-    )  # fmt: skip
-    headers = {"X-Cineflux-Edge-Signature": genuine}
-    assert request(edge.port, "/admin/fill-now", method="POST", headers=headers).status == 202
+    assert trigger_fill(edge.port) == 202
     wait_for(lambda: edge.metrics()["cineflux_edge_fill_objects_total"] == 1)
 
 
@@ -95,12 +95,7 @@ def test_fill_keeps_to_the_bandwidth_cap(
     control.plan = plan_for(origin, paths, mbps=8.0)  # 1 MB/s, with a one-second burst
     edge = launch([origin.url], extra=["--control", control.url, "--heartbeat-seconds", "60"])
     started = time.monotonic()
-    genuine = sign_request(
-        key_id=KEY_ID, key=KEY.encode(), method="POST", target="/admin/fill-now", body=b"",
-        at=int(time.time()),
-    )  # fmt: skip
-    headers = {"X-Cineflux-Edge-Signature": genuine}
-    assert request(edge.port, "/admin/fill-now", method="POST", headers=headers).status == 202
+    assert trigger_fill(edge.port) == 202
     wait_for(lambda: edge.metrics()["cineflux_edge_fill_objects_total"] == 8, timeout=15)
     # 2 MB at 1 MB/s: the first 1 MB goes in the burst and the debt of the last object is
     # never waited for, so at least 0.75 s however fast the disk is.

@@ -9,7 +9,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from cineflux.edge.harness import EdgeProcess, Response, read_response, request, wait_for
-from tests.edge.conftest import GatedUpstream, Launch, Origin, cache_files, dead_url, signed
+from tests.edge.conftest import GatedEdge, Launch, Origin, cache_files, dead_url, signed
 
 SEGMENT = "/titles/abc/video/720p/seg-00001.m4s"
 
@@ -55,13 +55,10 @@ def test_twenty_concurrent_misses_through_a_child_edge_are_one_fetch_at_the_pare
 
 
 def test_requests_arriving_during_a_fill_wait_on_it_and_the_upstream_sees_one(
-    launch: Launch,
-    gated: list[GatedUpstream],
+    gated_edge: GatedEdge,
 ) -> None:
     body = os.urandom(1_000_000)
-    upstream = GatedUpstream(body, first_bytes=0)
-    gated.append(upstream)
-    edge = launch([upstream.url])
+    upstream, edge = gated_edge(body, 0)
     with ThreadPoolExecutor(20) as pool:
         futures = [pool.submit(edge.get, signed(SEGMENT)) for _ in range(20)]
         # Every request is inside the edge, waiting on the one fill, before bytes flow.
@@ -74,13 +71,10 @@ def test_requests_arriving_during_a_fill_wait_on_it_and_the_upstream_sees_one(
 
 
 def test_a_client_gets_the_first_bytes_before_the_upstream_has_sent_the_rest(
-    launch: Launch,
-    gated: list[GatedUpstream],
+    gated_edge: GatedEdge,
 ) -> None:
     body = os.urandom(2_000_000)
-    upstream = GatedUpstream(body, first_bytes=300_000)
-    gated.append(upstream)
-    edge = launch([upstream.url])
+    upstream, edge = gated_edge(body, 300_000)
     with socket.create_connection(("127.0.0.1", edge.port), timeout=10) as sock:
         sock.sendall(f"GET {signed(SEGMENT)} HTTP/1.1\r\nHost: e\r\n\r\n".encode())
         received = b""
@@ -102,14 +96,11 @@ def test_a_client_gets_the_first_bytes_before_the_upstream_has_sent_the_rest(
 
 
 def test_an_upstream_dying_mid_body_cuts_the_clients_and_stores_nothing(
-    launch: Launch,
-    gated: list[GatedUpstream],
+    gated_edge: GatedEdge,
 ) -> None:
     body = os.urandom(1_500_000)
-    dying = GatedUpstream(body, first_bytes=200_000)
+    dying, edge = gated_edge(body, 200_000)
     dying.fail = True
-    gated.append(dying)
-    edge = launch([dying.url])
     with socket.create_connection(("127.0.0.1", edge.port), timeout=10) as sock:
         sock.sendall(f"GET {signed(SEGMENT)} HTTP/1.1\r\nHost: e\r\n\r\n".encode())
         dying.release.set()
