@@ -1,14 +1,15 @@
 # Cineflux — the two commands are `make demo` and `make test`; both set themselves up.
 #
 # Needs on the machine: Python 3.11+ with venv, Node.js with npm, make, and for the browser
-# tests Debian's `chromium` package (`make system-deps` installs it; CI does so itself).
+# tests Debian's `chromium` package, for bench/edge.py `nginx` and `wrk` (`make system-deps`
+# installs them; CI does so itself).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 PY_STAMP  := $(VENV)/.installed
 SHAKA     := cineflux/web/static/vendor/shaka-player.compiled.js
-DEBIAN_PACKAGES := chromium
+DEBIAN_PACKAGES := chromium nginx wrk
 
 .PHONY: setup demo serve test lint bench system-deps clean
 

@@ -17,7 +17,7 @@ Measured:
   (1 means perfect coalescing) and the throughput. Baseline in the same run: nginx as a
   caching proxy (proxy_cache with proxy_cache_lock on) in front of the same parent.
 
-    python bench/edge.py [--rounds 3] [--seconds 8] [--connections 32] [--threads 2]
+    python bench/edge.py [--rounds 5] [--seconds 6] [--connections 32] [--threads 2]
 """
 
 from __future__ import annotations
@@ -130,8 +130,10 @@ http {{
 
 
 @contextmanager
-def running_nginx(root: Path, origin: Path, proxy_to: str | None = None) -> Iterator[int]:
-    """nginx started with its own config in ``root``; yields its port."""
+def running_nginx(
+    root: Path, origin: Path, proxy_to: str | None = None
+) -> Iterator[tuple[int, int]]:
+    """nginx started with its own config in ``root``; yields its port and master pid."""
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = root / "nginx.conf"
@@ -140,7 +142,7 @@ def running_nginx(root: Path, origin: Path, proxy_to: str | None = None) -> Iter
     process = subprocess.Popen([nginx, "-c", str(config), "-p", str(root)], stderr=subprocess.PIPE)
     try:
         wait_listening(port, process)
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -158,6 +160,20 @@ def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float =
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listens on {port}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and its children processes (nginx's workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(child) for child in children.read_text().split()]
+    for each in pids:
+        fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def wrk_script(root: Path, targets: list[str]) -> Path:
@@ -230,15 +246,20 @@ def probe_ttfb(port: int, targets: list[str], stop: threading.Event, out: list[f
 
 
 def hit_round(
-    port: int, targets: list[str], root: Path, args: argparse.Namespace
+    port: int, pid: int, targets: list[str], root: Path, args: argparse.Namespace
 ) -> dict[str, Any]:
-    """wrk at full load with the TTFB probe alongside."""
+    """wrk at full load with the TTFB probe alongside; the server's CPU time per response."""
     script = wrk_script(root, targets)
+    cpu_before = cpu_seconds(pid)
     stop = threading.Event()
     samples: list[float] = []
     probe = threading.Thread(target=probe_ttfb, args=(port, targets, stop, samples), daemon=True)
     probe.start()
     figures: dict[str, Any] = dict(run_wrk(port, script, args))
+    responses = figures["responses_per_s"] * args.seconds
+    figures["server_cpu_ms_per_response"] = round(
+        (cpu_seconds(pid) - cpu_before) * 1000 / max(responses, 1), 4
+    )
     stop.set()
     probe.join(timeout=30)
     samples.sort()
@@ -290,8 +311,8 @@ def parent_requests(parent: EdgeProcess) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -319,16 +340,18 @@ def main() -> int:
         try:
             for target in ours_targets:  # warm our cache (nginx reads the same files)
                 assert edge.get(target).status == 200
-            with running_nginx(root / "nginx", origin) as nginx_port:
+            with running_nginx(root / "nginx", origin) as (nginx_port, nginx_pid):
                 for target in plain_targets:
                     fetch_all(nginx_port, [target])
                 for round_number in range(args.rounds):
                     order = ["ours", "nginx"] if round_number % 2 == 0 else ["nginx", "ours"]
                     for side in order:
                         if side == "ours":
-                            figures = hit_round(edge.port, ours_targets, root, args)
+                            figures = hit_round(
+                                edge.port, edge.process.pid, ours_targets, root, args
+                            )
                         else:
-                            figures = hit_round(nginx_port, plain_targets, root, args)
+                            figures = hit_round(nginx_port, nginx_pid, plain_targets, root, args)
                         rounds[side].append(figures)
                         print(f"round {round_number + 1} {side}: {figures}", file=sys.stderr)
             edge_misses = edge.metrics().get("cineflux_edge_cache_misses_total", 0.0)
@@ -385,6 +408,14 @@ def main() -> int:
         "",
         "",
     )
+    cpu = {side: hits[side]["server_cpu_ms_per_response"] for side in hits}
+    table.add_row(
+        "hits: server CPU ms / response",
+        f"{cpu['ours']:.3f}",
+        f"{cpu['nginx']:.3f}",
+        f"{cpu['ours'] / cpu['nginx']:.3f}",
+        "",
+    )
     table.add_row(
         "misses: parent requests / object",
         f"{misses['ours']['parent_requests_per_object']:.2f}",
@@ -430,7 +461,14 @@ def main() -> int:
 
 def summarise(rounds: list[dict[str, Any]]) -> dict[str, float]:
     """Medians over rounds."""
-    keys = ("responses_per_s", "bytes_per_s", "ttfb_p50_ms", "ttfb_p99_ms", "wrk_latency_p99_ms")
+    keys = (
+        "responses_per_s",
+        "bytes_per_s",
+        "ttfb_p50_ms",
+        "ttfb_p99_ms",
+        "wrk_latency_p99_ms",
+        "server_cpu_ms_per_response",
+    )
     return {key: round(statistics.median(r[key] for r in rounds), 3) for key in keys}
 
 
@@ -457,7 +495,7 @@ def run_miss_bench(root: Path, origin: Path, keys: str, token: str) -> dict[str,
         after = parent_requests(parent)
         figures["parent_requests_per_object"] = round((after - before) / len(targets), 3)
         results["ours"] = figures
-        with running_nginx(root / "nginx-proxy", origin, proxy_to=parent.base_url) as port:
+        with running_nginx(root / "nginx-proxy", origin, proxy_to=parent.base_url) as (port, _):
             figures = miss_round(port, targets)
         figures["parent_requests_per_object"] = round(
             (parent_requests(parent) - after) / len(targets), 3
