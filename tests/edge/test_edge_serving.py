@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -210,3 +212,16 @@ def test_healthz_reports_ok_then_503_when_the_cache_disk_is_unusable(edge: EdgeP
     assert broken.status == 503
     assert json.loads(broken.body)["status"] == "unhealthy"
     assert edge.metrics()["cineflux_edge_healthy"] == 0
+
+
+def test_the_edge_imports_no_database_code() -> None:
+    probe = (
+        "import sys, cineflux.edge.cli, cineflux.edge.server, cineflux.edge.control;"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy'"
+        " or m in ('cineflux.db', 'cineflux.config', 'cineflux.platform'));"
+        "print(','.join(bad))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, check=True, text=True
+    )
+    assert result.stdout.strip() == ""
