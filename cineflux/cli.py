@@ -95,6 +95,9 @@ def demo(
     prepare_only: Annotated[
         bool, typer.Option("--prepare-only", help="set up the demo data, do not serve")
     ] = False,
+    edges: Annotated[
+        int, typer.Option(min=0, max=8, help="edge servers to start on the next ports")
+    ] = 2,
 ) -> None:
     """Generate four synthetic films, ingest them, create a demo subscriber, and serve."""
     from cineflux.demo import prepare_demo
@@ -116,9 +119,17 @@ def demo(
     console.print(f"API docs  {url}/api/docs")
     if mail_server is not None:
         console.print(f"Mail      {mail_server.directory}/*.eml (a local SMTP server receives it)")
+    if prepare_only:
+        console.rule()
+        return
+    from cineflux.demo import start_demo_edges
+
+    listen_host, listen_port = host or settings.host, port or settings.port
+    demo_edges = start_demo_edges(platform, host=listen_host, app_port=listen_port, count=edges)
+    for started in demo_edges:
+        console.print(f"Edge      {started.base_url}/metrics  ({started.name}, site demo)")
     console.rule()
-    if not prepare_only:
-        _serve(host, port, platform)  # the demo's platform: its local mail server included
+    _serve(host, port, platform)  # the demo's platform: its local mail server included
 
 
 def main() -> None:

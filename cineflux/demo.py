@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +25,7 @@ from cineflux.rights import service as rights
 from cineflux.rights.chronology import add_months, paris_date, paris_midnight
 
 DEMO_EMAIL = "demo@cineflux.example"
+DEMO_SITE = "demo"
 
 
 @dataclass(frozen=True)
@@ -191,3 +195,55 @@ def _describe_and_license(platform: Platform, session: Session) -> None:
                 ),
             )
         rights.refresh_availability(session, policy=policy, title_ids=[title.id])
+
+
+@dataclass(frozen=True)
+class DemoEdge:
+    """An edge process the demo started."""
+
+    name: str
+    base_url: str
+    process: subprocess.Popen[bytes]
+
+
+def start_demo_edges(platform: Platform, *, host: str, app_port: int, count: int) -> list[DemoEdge]:
+    """Start ``count`` edge processes of the site "demo", in front of this platform.
+
+    Each runs on the next port after the app's, caches under ``<data dir>/edges/<name>``,
+    takes its misses from the app's origin route and sends it heartbeats; the edge key
+    reaches it through the environment, never its command line (``ps`` shows that).
+    """
+    from cineflux.delivery.service import edge_keys_spec
+
+    settings = platform.settings
+    if settings.cdn_default_site is None and settings.coverage_zones is None:
+        settings.cdn_default_site = DEMO_SITE  # every viewer of the demo is near its edges
+    origin = f"http://{host}:{app_port}"
+    env = {**os.environ, "CINEFLUX_EDGE_TOKEN_KEYS": edge_keys_spec(settings, platform.signing_key)}
+    edges = []
+    for number in range(1, count + 1):
+        name = f"{DEMO_SITE}-{number}"
+        port = app_port + number
+        command = [
+            sys.executable, "-m", "cineflux", "edge", "--site", DEMO_SITE, "--name", name,
+            "--listen", f"{host}:{port}", "--upstream", origin, "--control", origin,
+            "--cache-dir", str(settings.resolved_data_dir / "edges" / name),
+            "--cache-size", "2G",
+            "--heartbeat-seconds", str(settings.cdn_heartbeat_seconds),
+        ]  # fmt: skip
+        process = subprocess.Popen(command, env=env)
+        edges.append(DemoEdge(name, f"http://{host}:{port}", process))
+    atexit.register(stop_demo_edges, edges)
+    return edges
+
+
+def stop_demo_edges(edges: list[DemoEdge]) -> None:
+    """Stop the demo's edges (their caches stay, warm for the next run)."""
+    for edge in edges:
+        if edge.process.poll() is None:
+            edge.process.terminate()
+    for edge in edges:
+        try:
+            edge.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            edge.process.kill()
