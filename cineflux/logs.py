@@ -11,6 +11,9 @@ from datetime import UTC, datetime
 
 from fastapi import Request, Response
 
+from cineflux.edge.tokens import loggable_path
+
+HEARTBEAT_PATH = "/api/cdn/heartbeat"
 logger = logging.getLogger("cineflux.http")
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -49,17 +52,21 @@ async def log_requests(
 ) -> Response:
     """Give each request an id (``X-Request-ID``) and log one line when it ends.
 
-    Only the path is logged, never the query string: tokens may travel there.
+    Only the path is logged, never the query string, and signed paths lose their token:
+    tokens are credentials.
     """
     request_id = uuid.uuid4().hex[:16]
     request.state.request_id = request_id
     started = time.perf_counter()
     response = await call_next(request)
     response.headers["X-Request-ID"] = request_id
-    logger.info(
+    # Heartbeats arrive every few seconds from every edge: only their failures are news.
+    routine = request.url.path == HEARTBEAT_PATH and response.status_code < 400
+    logger.log(
+        logging.DEBUG if routine else logging.INFO,
         "%s %s %s",
         request.method,
-        request.url.path,
+        loggable_path(request.url.path),
         response.status_code,
         extra={
             "request_id": request_id,

@@ -43,6 +43,7 @@ from cineflux.edge.tokens import (
     TokenExpired,
     TokenForged,
     UnsafePath,
+    loggable_path,
     split_signed_path,
     verify_request,
     verify_token,
@@ -240,7 +241,7 @@ class Connection:
                 try:
                     self.server.handle(self, request)
                 except Exception:
-                    logger.exception("request failed", extra={"path": _loggable_path(request.path)})
+                    logger.exception("request failed", extra={"path": loggable_path(request.path)})
                     self.close()
         finally:
             self.processing = False
@@ -744,7 +745,7 @@ class EdgeServer:
                 extra={
                     "method": connection.request.method,
                     # The object path only: the token is a credential and never logged.
-                    "path": _loggable_path(connection.request.path),
+                    "path": loggable_path(connection.request.path),
                     "status": connection.status,
                     "result": connection.result,
                     "bytes": body_bytes,
@@ -864,10 +865,3 @@ def _derived_etag(path: str, size: int) -> str:
     """A strong ETag for an upstream that gave none (published objects never change)."""
     digest = hashlib.sha256(f"{path}\n{size}".encode()).hexdigest()[:20]
     return f'"{digest}"'
-
-
-def _loggable_path(raw: str) -> str:
-    try:
-        return split_signed_path(raw)[1]
-    except UnsafePath:
-        return "-"

@@ -210,3 +210,13 @@ def _request_message(method: str, target: str, body: bytes, at: int) -> bytes:
     return b"\n".join(
         [b"cineflux-edge-request-v1", method.encode(), target.encode(), str(at).encode(), body]
     )
+
+
+def loggable_path(raw_path: str) -> str:
+    """A request path fit for a log line: a signed path loses its token (a credential)."""
+    if not raw_path.startswith(TOKEN_ROUTE + "/"):
+        return raw_path
+    try:
+        return f"{TOKEN_ROUTE}/-{split_signed_path(raw_path)[1]}"
+    except UnsafePath:
+        return f"{TOKEN_ROUTE}/-"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 
 import m3u8
@@ -54,7 +55,7 @@ def test_player_page_loads_shaka_on_the_chosen_format(
 
 
 def test_the_player_page_signs_paths_that_the_origin_serves_without_cookies(
-    signed_in: TestClient, published: IngestResult
+    signed_in: TestClient, published: IngestResult, caplog: pytest.LogCaptureFixture
 ) -> None:
     client_without_cookies = TestClient(signed_in.app)
     page = signed_in.get(f"/titles/{published.title_id}/watch").text
@@ -63,8 +64,14 @@ def test_the_player_page_signs_paths_that_the_origin_serves_without_cookies(
     assert manifest and bases
     # No edge is registered, and no origin URL configured: this very server is the only one.
     assert json.loads(html.unescape(bases.group(1))) == ["http://testserver"]
-    response = client_without_cookies.get(manifest.group(1))
+    with caplog.at_level(logging.INFO, logger="cineflux.http"):
+        response = client_without_cookies.get(manifest.group(1))
     assert response.status_code == 200
+    # The token is a credential: the request log keeps the object path only.
+    token_text = manifest.group(1).split("/")[2]
+    logged = [record.getMessage() for record in caplog.records]
+    assert any(f"/t/-/{published.storage_prefix}/manifest.mpd" in line for line in logged)
+    assert not any(token_text in line for line in logged)
     assert response.headers["content-type"] == "application/dash+xml"
     assert response.headers["access-control-allow-origin"] == "*"
     token, _, rest = manifest.group(1).removeprefix("/t/").partition("/")
