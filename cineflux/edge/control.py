@@ -132,12 +132,12 @@ class ControlPlane:
             await asyncio.sleep(self.config.heartbeat_seconds)
 
     async def fetch_plan(self) -> FillPlan:
-        """This site's fill plan, or ``PlanError``/a contact error."""
+        """This edge's part of its site's fill plan, or ``PlanError``/a contact error."""
         status, data = await self.signed_exchange("GET", plan_target(self.config.site))
         if status != 200:
             raise PlanError(f"fill plan answered {status}")
         try:
-            return parse_plan(json.loads(data))
+            return parse_plan(json.loads(data)).for_edge(self.config.name)
         except json.JSONDecodeError:
             raise PlanError("fill plan is not JSON") from None
 

@@ -72,6 +72,7 @@ class FillItem:
     size: int
     token: str
     paths: tuple[str, ...]
+    edge: str | None = None  # the site's edge that owns the title (rendezvous hashing)
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,19 @@ class FillPlan:
 
     site: str
     window: FillWindow
-    bandwidth_bytes_per_second: float
+    bandwidth_bytes_per_second: float  # the whole site's cap
     items: tuple[FillItem, ...]
+
+    def for_edge(self, name: str) -> FillPlan:
+        """The part of the plan one edge carries out, with its share of the site's cap.
+
+        Each title is held by the edge steering sends its viewers to, so a site stores one
+        copy of it (the site is one large cache); the owners split the cap evenly.
+        """
+        owners = {item.edge for item in self.items if item.edge is not None}
+        share = self.bandwidth_bytes_per_second / max(len(owners | {name}), 1)
+        mine = tuple(item for item in self.items if item.edge in (None, name))
+        return FillPlan(self.site, self.window, share, mine)
 
 
 def parse_plan(data: Any) -> FillPlan:
@@ -100,6 +112,7 @@ def parse_plan(data: Any) -> FillPlan:
                 size=int(item.get("bytes", 0)),
                 token=str(item["token"]),
                 paths=tuple(_object_path(str(path)) for path in item["paths"]),
+                edge=str(item["edge"]) if item.get("edge") is not None else None,
             )
             for item in data["items"]
         )

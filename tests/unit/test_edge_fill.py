@@ -124,6 +124,25 @@ def test_a_plan_parses_into_window_cap_and_items_in_order() -> None:
     ]
 
 
+def test_each_edge_fills_only_the_titles_it_owns_with_its_share_of_the_site_cap() -> None:
+    owned = {
+        **PLAN,
+        "items": [
+            {**PLAN["items"][0], "edge": "paris-1"},  # type: ignore[index]
+            {**PLAN["items"][1], "edge": "paris-2"},  # type: ignore[index]
+            {**PLAN["items"][1], "title_id": "c", "edge": None},  # type: ignore[index]
+        ],
+    }
+    plan = parse_plan(owned)
+    first, second = plan.for_edge("paris-1"), plan.for_edge("paris-2")
+    assert [item.title_id for item in first.items] == ["a", "c"]
+    assert [item.title_id for item in second.items] == ["b", "c"]
+    # Two owners split the site's 80 Mb/s: the site never fills faster than its cap.
+    assert first.bandwidth_bytes_per_second == second.bandwidth_bytes_per_second == 5_000_000
+    # An edge the plan does not name yet (just joined) still gets an even share.
+    assert plan.for_edge("paris-3").bandwidth_bytes_per_second == 10_000_000 / 3
+
+
 @pytest.mark.parametrize(
     "change",
     [
