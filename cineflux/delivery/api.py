@@ -27,6 +27,7 @@ from cineflux.delivery.service import (
     parse_range,
 )
 from cineflux.edge import tokens
+from cineflux.edge.protocol import etag_matches
 from cineflux.platform import Platform
 from cineflux.web.deps import ApiUserDep, DbDep, OperatorDep, PlatformDep
 from cineflux.web.problems import Problem
@@ -70,7 +71,7 @@ def _stored_file(key: str, request: Request, platform: Platform) -> Response:
     if info is None:
         raise Problem(404, "Not found", "no such media file")
     headers = {"Cache-Control": cache_control_for(key), "ETag": info.etag}
-    if _etag_matches(request.headers.get("if-none-match"), info.etag):
+    if etag_matches(request.headers.get("if-none-match"), info.etag):
         return Response(status_code=304, headers=headers)
     path = storage.local_path(key)
     if path is not None:
@@ -97,15 +98,6 @@ def _object_response(
         return Response(status_code=status, headers=headers, media_type=content_type_for(key))
     body = platform.storage.read_range(key, start, end)
     return Response(body, status_code=status, headers=headers, media_type=content_type_for(key))
-
-
-def _etag_matches(header: str | None, etag: str) -> bool:
-    if not header:
-        return False
-    if header.strip() == "*":
-        return True
-    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return etag.removeprefix("W/") in candidates
 
 
 async def _raw_body(request: Request) -> bytes:
