@@ -24,19 +24,27 @@ Model (every figure is printed and written to ``bench/results/cdn_sim.json``):
   have the same size except a rendition's last.
 - Each site is one cache of (edges x disk per edge): steering hashes titles onto the site's
   edges, so the site holds one copy. Edges per site: the site's share of the peak over
-  40 Gb/s edges kept under 70 % load, plus one for failover, at least 2.
-- To fit the run time, each site replays a uniform sample of its plays (``--sample``) with
-  its full cache. Thinning leaves the popularity law alone but makes catalogue churn faster
-  per request, so hit ratios here are lower bounds; volumes are scaled back by 1/sample.
+  40 Gb/s edges kept under 70 % load, plus one for failover, at least 2. Disk per edge:
+  30 TB (a 1U server with 4 x 7.68 TB NVMe; Netflix's storage appliances held 100 TB in
+  2012 and 262 TB raw in 2013), swept from 8 to 60 TB.
+- Fill, as the control plane's settings: 02:00-06:00, 2 Gb/s per site (3.6 TB a night),
+  a plan of 90 % of the disk, ranked by ``predicted_demand`` over the territory's plays of
+  the last 7 days. The night before the first day is not capped (it stands for the weeks
+  before the run).
+- Each site replays a uniform sample of its plays (``--sample``, 0.25 by default) with its
+  full cache, to keep the run near 2 minutes. Thinning keeps the popularity law but makes
+  churn faster per request and the tail sparser, so reactive hit ratios at a sample are
+  lower bounds (more first requests, fewer reuses); volumes are scaled back by 1/sample.
 
-Policies: LRU; the candidates (S3-FIFO, LFU-DA, GDSF; reactive: fill on miss); the design
-(the nightly plan, filled in the off-peak window under a bandwidth cap, pinned until the
-next plan, the rest of the disk run by the chosen policy); Belady's MIN (offline, reactive,
-evicts the object used farthest in the future and bypasses one used later than all it
-would evict). With unequal sizes MIN is not exactly optimal (that problem is NP-hard); here
-sizes are equal but for last slices, so it is close to the optimum.
+Policies, per site: LRU; the candidates S3-FIFO, LFU-DA and GDSF (reactive: store on miss);
+Belady's MIN (offline, reactive: evicts the object used farthest in the future, and does
+not store one used later than all it would evict; with unequal sizes MIN is not exactly
+optimal, that problem being NP-hard, but here all slices have one size except the last of
+each rendition); the fill as built (plan by title, every rendition of it, filled objects
+left to the default policy); the design (plan by rendition, pinned until the next plan by
+``PinnedFillPlan``, the rest of the disk run by the default policy).
 
-    python bench/cdn_sim.py [--quick] [--sample 0.1] [--days 5] [--jobs 2]
+    python bench/cdn_sim.py [--quick] [--sample 0.5] [--days 4] [--disks 8,15,30,60] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -136,9 +144,12 @@ class Scenario:
     fill_gbps_per_site: float = 2.0
     plan_share_of_disk: float = 0.9
     history_days: int = 7
-    days: int = 5
+    # Plays the nightly plan counts: the territory's (as the control plane does) or the site's.
+    plan_from: str = "territory"
+    days: int = 4
     warmup_days: int = 1
-    sample: float = 0.1
+    # A quarter of the plays keeps the run near 2 minutes on 2 cores (see the docstring).
+    sample: float = 0.25
     seed: int = 20261102
 
 
@@ -360,6 +371,25 @@ def site_trace(
     )
 
 
+def territory_plays(catalogue: Catalogue, scenario: Scenario) -> np.ndarray:
+    """Daily plays per title in the whole territory, (history_days + days) x titles.
+
+    Drawn from the sum of the sites' laws rather than summed from their traces (each site
+    runs in its own process); the sample applies as it does to the sites.
+    """
+    rng = np.random.default_rng(scenario.seed + 999)
+    subscribers = site_subscribers(scenario)
+    plays = np.zeros((scenario.history_days + scenario.days, catalogue.titles), dtype=np.int64)
+    for day in range(-scenario.history_days, scenario.days):
+        expected = np.zeros(catalogue.titles)
+        for site in range(len(SITES)):
+            weights = title_weights(catalogue, scenario, site, day)
+            expected += subscribers[site] * weights / weights.sum()
+        total = int(subscribers.sum() * scenario.plays_per_subscriber_day * scenario.sample)
+        plays[day + scenario.history_days] = rng.multinomial(total, expected / expected.sum())
+    return plays
+
+
 def next_uses(objects: np.ndarray) -> np.ndarray:
     """For each request, the index of the next request of the same object (n if none)."""
     count = len(objects)
@@ -463,7 +493,7 @@ class SitePlanner:
 
     catalogue: Catalogue
     scenario: Scenario
-    trace: SiteTrace
+    plays: np.ndarray  # (history_days + days) x titles: what the plan counts
     model: PopularityModel = DEFAULT_MODEL
     scores: dict[int, dict[str, float]] = field(default_factory=dict)
     plans: dict[tuple[int, int, str], list[int]] = field(default_factory=dict)
@@ -477,7 +507,7 @@ class SitePlanner:
         if day in self.scores:
             return self.scores[day]
         scenario, catalogue = self.scenario, self.catalogue
-        history = self.trace.plays[day : day + scenario.history_days]  # the days before ``day``
+        history = self.plays[day : day + scenario.history_days]  # the days before ``day``
         arrival = catalogue.work_arrival[catalogue.work_of_title]
         departure = catalogue.work_departure[catalogue.work_of_title]
         available = np.flatnonzero((arrival <= day) & (day < departure))
@@ -613,7 +643,8 @@ def run_site(args: tuple[Scenario, int, list[Run], PopularityModel]) -> dict[str
     edges = int(edges_per_site(scenario, catalogue)[site])
     started = time.perf_counter()
     trace = site_trace(catalogue, scenario, site, subscribers, scenario.seed + 1 + site)
-    planner = SitePlanner(catalogue, scenario, trace, model)
+    counted = territory_plays(catalogue, scenario) if scenario.plan_from == "territory" else None
+    planner = SitePlanner(catalogue, scenario, trace.plays if counted is None else counted, model)
     objects = trace.objects.tolist()
     sizes = trace.sizes.tolist()
     first = first_requests(trace.objects)
@@ -762,7 +793,7 @@ def assumptions(scenario: Scenario, catalogue: Catalogue) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a 10%% sample of plays, 3 days")
+    parser.add_argument("--quick", action="store_true", help="5%% of plays, 3 days, 2 disks")
     parser.add_argument("--sample", type=float, default=None, help="share of plays replayed")
     parser.add_argument("--days", type=int, default=None, help="days simulated, warm-up included")
     parser.add_argument("--jobs", type=int, default=2, help="processes (sites run in parallel)")
@@ -770,7 +801,8 @@ def main() -> int:
     args = parser.parse_args()
     scenario = Scenario()
     if args.quick:
-        scenario = replace(scenario, sample=0.1)
+        scenario = replace(scenario, sample=0.05, days=3)
+        args.disks = "8,30"
     if args.sample is not None:
         scenario = replace(scenario, sample=args.sample)
     if args.days is not None:
@@ -851,9 +883,14 @@ def main() -> int:
     console.print(sites)
     main_chosen, main_built, main_design = (Run(p, main_disk) for p in (chosen, built, design))
     where = f"national, {main_disk:g} TB per edge"
+    scarce = min(disks)
     targets = [
         {"name": f"byte hit ratio of the chosen eviction ({chosen}, reactive) / Belady's, {where}",
          "value": round(versus_belady(main_chosen), 4), "op": ">=", "target": 0.95,
+         "unit": "ratio"},
+        {"name": f"byte hit ratio of the chosen eviction ({chosen}, reactive) / Belady's, "
+                 f"national, {scarce:g} TB per edge (where eviction matters most)",
+         "value": round(versus_belady(Run(chosen, scarce)), 4), "op": ">=", "target": 0.95,
          "unit": "ratio"},
         {"name": f"byte hit ratio of the design ({design}) / Belady's, {where}",
          "value": round(versus_belady(main_design), 4), "op": ">=", "target": 0.95,
