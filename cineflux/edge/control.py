@@ -183,6 +183,7 @@ class ControlPlane:
             return 0
         self.filling = True
         server = self.server
+        server.cache.hold_plan([path for item in plan.items for path in item.paths])
         bucket = TokenBucket.full(plan.bandwidth_bytes_per_second, time.monotonic())
         kept: set[str] = set()
         stored = 0

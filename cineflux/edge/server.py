@@ -28,7 +28,7 @@ from typing import Any
 
 from cineflux.edge import protocol
 from cineflux.edge.cache import CachedObject, DiskCache, PendingFile
-from cineflux.edge.eviction import make_policy
+from cineflux.edge.eviction import DEFAULT_POLICY, PinnedFillPlan, make_policy
 from cineflux.edge.fill import TokenBucket
 from cineflux.edge.media_types import (
     RangeNotSatisfiable,
@@ -77,7 +77,7 @@ class EdgeConfig:
     cache_dir: Path
     cache_size: int
     keys: dict[str, bytes] = field(repr=False)
-    eviction: str = "lru"
+    eviction: str = DEFAULT_POLICY
     control: str | None = None
     heartbeat_seconds: float = 5.0
     capacity_bps: int = 10_000_000_000
@@ -403,7 +403,10 @@ class EdgeServer:
 
     def __init__(self, config: EdgeConfig) -> None:
         self.config = config
-        self.cache = DiskCache(config.cache_dir, config.cache_size, make_policy(config.eviction))
+        # The fill plan is pinned above the eviction policy: what tonight's fill brought in
+        # stays for tomorrow's audience (bench/cdn_sim.py: design vs fill left to eviction).
+        policy = PinnedFillPlan(make_policy(config.eviction))
+        self.cache = DiskCache(config.cache_dir, config.cache_size, policy)
         self.metrics = Metrics()
         self.connections: set[Connection] = set()
         self.fills: dict[str, Fill] = {}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cineflux.edge.cache import DiskCache, decode_header, encode_header, object_key
-from cineflux.edge.eviction import make_policy
+from cineflux.edge.eviction import PinnedFillPlan, make_policy
 
 
 def open_cache(root: Path, capacity: int = 10_000) -> DiskCache:
@@ -145,3 +145,26 @@ def test_an_unwritable_cache_disk_is_reported(tmp_path: Path) -> None:
     (tmp_path / "tmp").rmdir()
     (tmp_path / "tmp").write_text("a file where the folder was")
     assert not cache.usable()
+
+
+def test_tonights_fill_plan_outlasts_the_days_misses_until_the_next_plan(
+    tmp_path: Path,
+) -> None:
+    cache = DiskCache(tmp_path, 3_000, PinnedFillPlan(make_policy("lru")))
+    cache.open()
+    for name in ("planned", "b", "c"):
+        store(cache, f"/titles/{name}/seg.m4s", b"x" * 800)
+    cache.hold_plan(["/titles/planned/seg.m4s"])
+    # The planned object is the least recently used, yet the misses evict around it.
+    store(cache, "/titles/d/seg.m4s", b"x" * 800)
+    store(cache, "/titles/e/seg.m4s", b"x" * 800)
+    assert cache.contains("/titles/planned/seg.m4s")
+    assert not cache.contains("/titles/b/seg.m4s") and not cache.contains("/titles/c/seg.m4s")
+    # The next plan leaves it out: it rejoins the policy (as newly stored) and goes in turn.
+    cache.hold_plan([])
+    store(cache, "/titles/f/seg.m4s", b"x" * 800)
+    store(cache, "/titles/g/seg.m4s", b"x" * 800)
+    assert cache.contains("/titles/planned/seg.m4s")
+    store(cache, "/titles/h/seg.m4s", b"x" * 800)
+    assert not cache.contains("/titles/planned/seg.m4s")
+    assert cache.used <= 3_000
