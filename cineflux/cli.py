@@ -10,7 +10,7 @@ import typer
 from cineflux.accounts.cli import app as users_app
 from cineflux.billing.cli import app as billing_app
 from cineflux.catalog.cli import app as catalog_app
-from cineflux.cli_support import console, load_platform
+from cineflux.cli_support import console, fail, load_platform
 from cineflux.config import Settings
 from cineflux.db import upgrade_schema
 from cineflux.delivery.cli import app as cdn_app
@@ -66,6 +66,7 @@ def _serve(host: str | None, port: int | None, platform: Platform | None = None)
     platform = platform or load_platform()
     settings = platform.settings
     configure_logging(settings.log_format)
+    check_delivery_settings(platform)
     start_ranking_thread(platform)
     start_billing_thread(platform)
     start_platform_sender(platform)
@@ -77,6 +78,18 @@ def _serve(host: str | None, port: int | None, platform: Platform | None = None)
         access_log=False,
         proxy_headers=False,
     )
+
+
+def check_delivery_settings(platform: Platform) -> None:
+    """Refuse to start on a broken coverage zone file, fill window or edge key list, rather
+    than answer every playback with an error."""
+    from cineflux.delivery.errors import DeliveryError
+    from cineflux.delivery.flows import delivery_config
+
+    try:
+        delivery_config(platform)
+    except (DeliveryError, ValueError) as error:
+        fail(f"delivery network settings: {error}")
 
 
 @app.command()

@@ -122,3 +122,13 @@ def test_zones_checks_a_coverage_file_and_names_its_error(
     run = cineflux(env, "cdn", "zones", str(bad))
     assert run.returncode == 1
     assert "coverageZones.paris.network[0]: '192.0.2.0/33' is not a network" in run.stderr
+
+
+def test_serve_refuses_to_start_on_a_broken_coverage_file(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "zones.json"
+    bad.write_text('{"coverageZones": {"paris": {"network": ["192.0.2.0/33"]}}}')
+    run = cineflux({**env, "CINEFLUX_COVERAGE_ZONES": str(bad)}, "serve", "--port", "1")
+    assert run.returncode == 1
+    assert "delivery network settings" in run.stderr and "192.0.2.0/33" in run.stderr
