@@ -13,7 +13,7 @@ from cineflux.clock import SystemClock
 from cineflux.db import make_engine, make_session_factory, transaction
 from cineflux.mail.devserver import LocalSmtpServer, free_port
 from tests.cli.conftest import cineflux
-from tests.e2e.conftest import _wait_until_healthy
+from tests.e2e.conftest import wait_until_healthy
 from tests.mail_helpers import token_in
 
 
@@ -78,7 +78,7 @@ def test_serve_mails_the_verification_link_of_a_sign_up(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_healthy(base, process, timeout=60)
+        wait_until_healthy(base, process, timeout=60)
         body = json.dumps({"email": "zoe@example.org", "password": "a long test password"})
         request = urllib.request.Request(  # noqa: S310 (our own http:// URL)
             f"{base}/api/signup",
