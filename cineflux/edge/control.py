@@ -34,6 +34,7 @@ HEARTBEAT_TARGET = "/api/cdn/heartbeat"
 SIGNATURE_HEADER = "X-Cineflux-Edge-Signature"
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 PLAN_POLL_SECONDS = 600.0
+PLAN_RETRY_SECONDS = 30.0
 CONTACT_ERRORS = (OSError, TimeoutError, UpstreamError, ValueError)
 
 
@@ -145,6 +146,7 @@ class ControlPlane:
         """Fetch the plan now and then; run it once per window, inside the window."""
         window = None
         while not self.server.stopping:
+            poll = self.plan_poll_seconds
             try:
                 plan = await self.fetch_plan()
                 window = plan.window
@@ -154,9 +156,10 @@ class ControlPlane:
                     await self.run_plan(plan, respect_window=True)
             except (*CONTACT_ERRORS, PlanError) as error:
                 logger.warning("fill plan unavailable", extra={"error": str(error)})
-            await asyncio.sleep(
-                seconds_until_next_check(window, self.clock(), self.plan_poll_seconds)
-            )
+                # A new edge asks before its first heartbeat registered its site, and a
+                # control plane comes back: try again soon rather than at the next poll.
+                poll = min(poll, PLAN_RETRY_SECONDS)
+            await asyncio.sleep(seconds_until_next_check(window, self.clock(), poll))
 
     def request_fill(self) -> bool:
         """Fetch the plan and run it now, whatever the hour (operators, tests)."""
