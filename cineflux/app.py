@@ -23,6 +23,7 @@ from cineflux.media.api import router as media_router
 from cineflux.platform import Platform
 from cineflux.profiles.api import router as profiles_router
 from cineflux.profiles.pages import router as profile_pages_router
+from cineflux.telemetry.api import router as qoe_router
 from cineflux.web.csp import content_security_policy
 from cineflux.web.pages import router as pages_router
 from cineflux.web.problems import install_problem_handlers
@@ -94,6 +95,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(billing_pages_router)
     app.include_router(profiles_router)
     app.include_router(profile_pages_router)
+    app.include_router(qoe_router)
     return app
 
 

@@ -22,6 +22,7 @@ from cineflux.platform import Platform
 from cineflux.rights.avails_cli import avails_app
 from cineflux.rights.cli import app as rights_app
 from cineflux.rights.cli import report_app
+from cineflux.telemetry.cli import app as qoe_app
 
 app = typer.Typer(
     help="Cineflux: subscription video-on-demand platform.",
@@ -39,6 +40,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(avails_app, name="avails")
 app.add_typer(mail_app, name="mail")
 app.add_typer(cdn_app, name="cdn")
+app.add_typer(qoe_app, name="qoe")
 app.command("ingest")(ingest)
 app.command("worker")(worker)
 app.command("edge")(edge)

@@ -9,6 +9,7 @@ from cineflux.mail import models as mail_models
 from cineflux.media import models as media_models
 from cineflux.profiles import models as profiles_models
 from cineflux.rights import models as rights_models
+from cineflux.telemetry import models as telemetry_models
 
 __all__ = [
     "Base",
@@ -20,4 +21,5 @@ __all__ = [
     "media_models",
     "profiles_models",
     "rights_models",
+    "telemetry_models",
 ]

@@ -1,0 +1,1 @@
+"""Quality of experience: what players report after the play, and its percentiles."""
