@@ -26,15 +26,17 @@ Model (every figure is printed and written to ``bench/results/cdn_sim.json``):
   edges, so the site holds one copy. Edges per site: the site's share of the peak over
   40 Gb/s edges kept under 70 % load, plus one for failover, at least 2. Disk per edge:
   30 TB (a 1U server with 4 x 7.68 TB NVMe; Netflix's storage appliances held 100 TB in
-  2012 and 262 TB raw in 2013), swept from 8 to 60 TB.
+  2012 and 262 TB raw in 2013), swept over 8, 15 and 30 TB (at 30 TB the caches barely
+  fill in the days simulated, and larger disks evict nothing).
 - Fill, as the control plane's settings: 02:00-06:00, 2 Gb/s per site (3.6 TB a night),
   a plan of 90 % of the disk, ranked by ``predicted_demand`` over the territory's plays of
   the last 7 days. The night before the first day is not capped (it stands for the weeks
   before the run).
-- Each site replays a uniform sample of its plays (``--sample``, 0.25 by default) with its
-  full cache, to keep the run near 2 minutes. Thinning keeps the popularity law but makes
-  churn faster per request and the tail sparser, so reactive hit ratios at a sample are
-  lower bounds (more first requests, fewer reuses); volumes are scaled back by 1/sample.
+- Each site replays every play of its subscribers by default (about 7 minutes on 2 cores).
+  ``--sample`` replays a uniform share of them with the full cache, for development only:
+  thinning keeps the popularity law but makes churn faster per request and the tail
+  sparser, so hit ratios at a sample are not those of the network (more first requests,
+  fewer reuses); volumes are scaled back by 1/sample.
 
 Policies, per site: LRU; the candidates S3-FIFO, LFU-DA and GDSF (reactive: store on miss);
 Belady's MIN (offline, reactive: evicts the object used farthest in the future, and does
@@ -45,7 +47,11 @@ plane plans today, pinned until the next plan by ``PinnedFillPlan`` as the edge 
 rest of the disk run by the default policy); the design (the same, planned by rendition:
 what per-rendition play counts from players' telemetry would add).
 
-    python bench/cdn_sim.py [--quick] [--sample 0.5] [--days 4] [--disks 8,15,30,60] [--jobs 2]
+    python bench/cdn_sim.py [--quick] [--sample 0.25] [--days 4] [--disks 8,15,30] [--jobs 2]
+                            [--seed N]
+
+Tune on another ``--seed`` than the default (and with ``--sample`` or ``--quick``), then
+report on the default seed at the full rate, so that the results are not fitted to the trace.
 """
 
 from __future__ import annotations
@@ -149,8 +155,8 @@ class Scenario:
     plan_from: str = "territory"
     days: int = 4
     warmup_days: int = 1
-    # A quarter of the plays keeps the run near 2 minutes on 2 cores (see the docstring).
-    sample: float = 0.25
+    # Every play of the 5 million subscribers (see the docstring for what a sample changes).
+    sample: float = 1.0
     seed: int = 20261102
 
 
@@ -734,6 +740,9 @@ def national(site_results: list[dict[str, Any]], run: Run, scenario: Scenario) -
             r["site"]: round(r["runs"][run.key]["hit_requests"] / r["requests"], 4)
             for r in site_results
         },
+        "worst_site_byte_hit_ratio": min(
+            round(r["runs"][run.key]["hit_bytes"] / r["bytes"], 4) for r in site_results
+        ),
         "replay_seconds": round(sum(x["seconds"] for x in runs), 1),
     }
 
@@ -798,9 +807,14 @@ def main() -> int:
     parser.add_argument("--sample", type=float, default=None, help="share of plays replayed")
     parser.add_argument("--days", type=int, default=None, help="days simulated, warm-up included")
     parser.add_argument("--jobs", type=int, default=2, help="processes (sites run in parallel)")
-    parser.add_argument("--disks", default="8,15,30,60", help="TB per edge to sweep")
+    parser.add_argument("--disks", default="8,15,30", help="TB per edge to sweep")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="trace seed (tune on another than the default)"
+    )
     args = parser.parse_args()
     scenario = Scenario()
+    if args.seed is not None:
+        scenario = replace(scenario, seed=args.seed)
     if args.quick:
         scenario = replace(scenario, sample=0.05, days=3)
         args.disks = "8,30"
@@ -816,8 +830,9 @@ def main() -> int:
         Run(policy, disk)
         for disk in disks
         for policy in (*REACTIVE_CANDIDATES, "belady", built, design)
-        # Frequency heaps are the slowest to replay: they run where the disk is scarce.
-        if policy not in ("lfuda", "gdsf") or disk <= main_disk
+        # Frequency heaps are the slowest to replay: they run where the disk is scarcest, the
+        # one disk at which reactive policies differ enough to choose between them.
+        if policy not in ("lfuda", "gdsf") or disk == min(disks)
     ]
     console = Console()
     catalogue = build_catalogue(scenario, np.random.default_rng(scenario.seed))
@@ -862,14 +877,18 @@ def main() -> int:
                       f"{f['fill_tb_per_night']:.1f}")  # fmt: skip
     console.print(table)
     shown = (*REACTIVE_CANDIDATES, "belady", built, design)
-    curve = Table(title="National byte hit ratio by disk per edge")
-    curve.add_column("disk per edge", justify="right")
-    for policy in shown:
-        curve.add_column(policy, justify="right")
-    for disk in disks:
-        curve.add_row(f"{disk:g} TB", *(f"{figures[Run(p, disk)]['byte_hit_ratio']:.4f}"
-                      if Run(p, disk) in figures else "-" for p in shown))  # fmt: skip
-    console.print(curve)
+    for title, measure in (
+        ("National byte hit ratio", "byte_hit_ratio"),
+        ("Byte hit ratio of the worst site", "worst_site_byte_hit_ratio"),
+    ):
+        curve = Table(title=f"{title} by disk per edge")
+        curve.add_column("disk per edge", justify="right")
+        for policy in shown:
+            curve.add_column(policy, justify="right")
+        for disk in disks:
+            curve.add_row(f"{disk:g} TB", *(f"{figures[Run(p, disk)][measure]:.4f}"
+                          if Run(p, disk) in figures else "-" for p in shown))  # fmt: skip
+        console.print(curve)
     per_site = ("lru", chosen, "belady", built, design)
     sites = Table(title=f"Byte hit ratio per site, {main_disk:g} TB per edge")
     for column in ("site", "subscribers", "edges", "cache TB", "distinct TB", *per_site):
@@ -882,35 +901,33 @@ def main() -> int:
                       *(f"{here[Run(p, main_disk).key]['hit_bytes'] / r['bytes']:.4f}"
                         for p in per_site))  # fmt: skip
     console.print(sites)
-    main_chosen, main_built, main_design = (Run(p, main_disk) for p in (chosen, built, design))
+    main_built = Run(built, main_disk)
     where = f"national, {main_disk:g} TB per edge"
     scarce = min(disks)
+    # The issue's targets, for what the network runs: the fill as built (at the default disk
+    # and where disks are scarce), the reactive policy alone where eviction matters most, and
+    # the national offload. The design (per-rendition plays) is reported beside them.
     targets = [
-        {"name": f"byte hit ratio of the chosen eviction ({chosen}, reactive) / Belady's, {where}",
-         "value": round(versus_belady(main_chosen), 4), "op": ">=", "target": 0.95,
-         "unit": "ratio"},
-        {"name": f"byte hit ratio of the chosen eviction ({chosen}, reactive) / Belady's, "
-                 f"national, {scarce:g} TB per edge (where eviction matters most)",
-         "value": round(versus_belady(Run(chosen, scarce)), 4), "op": ">=", "target": 0.95,
-         "unit": "ratio"},
         {"name": f"byte hit ratio of the fill as built ({built}) / Belady's, {where}",
          "value": round(versus_belady(main_built), 4), "op": ">=", "target": 0.95,
          "unit": "ratio"},
         {"name": f"byte hit ratio of the fill as built ({built}) / Belady's, "
-                 f"national, {scarce:g} TB per edge",
+                 f"national, {scarce:g} TB per edge (the scarcest disk)",
          "value": round(versus_belady(Run(built, scarce)), 4), "op": ">=", "target": 0.95,
          "unit": "ratio"},
-        {"name": f"byte hit ratio of the design ({design}) / Belady's, {where}",
-         "value": round(versus_belady(main_design), 4), "op": ">=", "target": 0.95,
+        {"name": f"byte hit ratio of the chosen eviction ({chosen}, reactive, no fill) / "
+                 f"Belady's, national, {scarce:g} TB per edge (where eviction matters most)",
+         "value": round(versus_belady(Run(chosen, scarce)), 4), "op": ">=", "target": 0.95,
          "unit": "ratio"},
-        {"name": f"offload of the design ({design}): bytes served by edges / all bytes, {where}",
-         "value": figures[main_design]["offload"], "op": ">=", "target": 0.95,
-         "unit": "fraction"},
         {"name": f"offload of the fill as built ({built}): bytes served by edges / all bytes, "
                  f"{where}",
          "value": figures[main_built]["offload"], "op": ">=", "target": 0.95,
          "unit": "fraction"},
     ]  # fmt: skip
+    design_versus_belady = {
+        f"{disk:g}TB": round(versus_belady(Run(design, disk)), 4) for disk in disks
+    }
+    console.print(f"design ({design}) / Belady's by disk: {design_versus_belady}")
     for target in targets:
         met = target["value"] >= target["target"]
         console.print(f"{'[green]met[/]' if met else '[red]missed[/]'}  {target['name']}: "
@@ -933,6 +950,7 @@ def main() -> int:
                 "chosen_policy": chosen,
                 "default_policy": DEFAULT_POLICY,
                 "design": design,
+                "design_versus_belady": design_versus_belady,
                 "fill_as_built": built,
                 "main_disk_per_edge_tb": main_disk,
                 "scenario": asdict(scenario),
