@@ -21,6 +21,7 @@ from cineflux.delivery.api import router as delivery_router
 from cineflux.logs import log_requests
 from cineflux.media.api import router as media_router
 from cineflux.platform import Platform
+from cineflux.playback.api import router as playback_router
 from cineflux.profiles.api import router as profiles_router
 from cineflux.profiles.pages import router as profile_pages_router
 from cineflux.telemetry.api import router as qoe_router
@@ -96,6 +97,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(profiles_router)
     app.include_router(profile_pages_router)
     app.include_router(qoe_router)
+    app.include_router(playback_router)
     return app
 
 

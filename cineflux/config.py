@@ -151,6 +151,19 @@ class Settings(BaseSettings):
     cdn_fill_share: float = Field(
         default=0.9, gt=0, le=1, description="share of edge disks the nightly fill may plan"
     )
+    playback_token_ttl_seconds: int = Field(
+        default=300,
+        ge=30,
+        description="lifetime of a play's signed edge URLs; each heartbeat renews them",
+    )
+    playback_heartbeat_seconds: int = Field(
+        default=30, ge=5, description="how often players report that they still play"
+    )
+    playback_session_timeout_seconds: int = Field(
+        default=90,
+        ge=10,
+        description="a play without heartbeat this long no longer counts against the plan",
+    )
     h264_preset: str = "veryfast"
     hevc_preset: str = "fast"
     av1_preset: int = Field(default=8, ge=0, le=13)

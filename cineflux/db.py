@@ -83,8 +83,9 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
             # Deferred, so page reads run side by side under WAL; writers queue on the
-            # busy timeout.
-            connection.exec_driver_sql("BEGIN")
+            # busy timeout. A writing transaction (below) asks for IMMEDIATE instead.
+            immediate = connection.get_execution_options().get(_SQLITE_BEGIN) == "IMMEDIATE"
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -99,6 +100,23 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with factory() as session, session.begin():
+        yield session
+
+
+_SQLITE_BEGIN = "cineflux_sqlite_begin"
+
+
+@contextmanager
+def writing_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A unit of work that reads, then writes what it read: commit on success.
+
+    On SQLite it holds the database's write lock from BEGIN (``BEGIN IMMEDIATE``), so
+    concurrent ones queue on the busy timeout instead of failing: a deferred transaction
+    that read before another one committed cannot write any more (a stale WAL snapshot).
+    PostgreSQL ignores it; callers lock the rows they serialise on there.
+    """
+    with factory() as session, session.begin():
+        session.connection(execution_options={_SQLITE_BEGIN: "IMMEDIATE"})
         yield session
 
 

@@ -7,6 +7,7 @@ from cineflux.db import Base
 from cineflux.delivery import models as delivery_models
 from cineflux.mail import models as mail_models
 from cineflux.media import models as media_models
+from cineflux.playback import models as playback_models
 from cineflux.profiles import models as profiles_models
 from cineflux.rights import models as rights_models
 from cineflux.telemetry import models as telemetry_models
@@ -19,6 +20,7 @@ __all__ = [
     "delivery_models",
     "mail_models",
     "media_models",
+    "playback_models",
     "profiles_models",
     "rights_models",
     "telemetry_models",

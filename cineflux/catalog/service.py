@@ -9,7 +9,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from cineflux.catalog import search
 from cineflux.catalog.models import (
@@ -448,13 +451,24 @@ def top_titles(session: Session, *, territory: str, day: date) -> list[str]:
 
 
 def record_play(session: Session, *, title_id: str, territory: str, day: date) -> None:
-    """Count one play of a title in a territory (the Top 10 reads these counts)."""
-    row = session.get(TitlePlays, (title_id, territory, day))
-    if row is None:
-        session.add(TitlePlays(title_id=title_id, territory=territory, day=day, plays=1))
-    else:
-        row.plays += 1
-    session.flush()
+    """Count one play of a title in a territory (the Top 10 reads these counts).
+
+    One upsert that adds 1 in the database: plays of one title start at the same moment
+    everywhere, and a read-then-write would lose some of them (or fail on the first insert).
+    """
+    dialect = session.get_bind().dialect.name
+    statement: Any = (
+        postgresql_insert(TitlePlays) if dialect == "postgresql" else sqlite_insert(TitlePlays)
+    ).values(title_id=title_id, territory=territory, day=day, plays=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["title_id", "territory", "day"], set_={"plays": TitlePlays.plays + 1}
+    )
+    session.flush()  # plays counted through the ORM in this session are written first
+    session.execute(statement)
+    # A row this session holds was changed behind its back: read it again when asked.
+    held = session.identity_map.get(identity_key(TitlePlays, (title_id, territory, day)))
+    if held is not None:
+        session.expire(held, ["plays"])
 
 
 def daily_plays(

@@ -247,6 +247,13 @@ def record_progress(
     return entry
 
 
+def progress_of(
+    session: Session, *, user_id: str, profile_id: str, title_id: str
+) -> ViewingEntry | None:
+    """Where a profile stopped in a title, if it watched it."""
+    get_profile(session, user_id=user_id, profile_id=profile_id)
+    return session.get(ViewingEntry, (profile_id, title_id))
+
 def history(
     session: Session, *, user_id: str, profile_id: str, limit: int = 50
 ) -> list[ViewingEntry]:

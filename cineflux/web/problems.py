@@ -44,6 +44,19 @@ from cineflux.delivery.errors import (
 )
 from cineflux.mail.service import InvalidMail
 from cineflux.media.service import JobNotFound
+from cineflux.playback.service import (
+    DeviceCannotPlay,
+    InvalidPlaybackRequest,
+    NotAvailableHere,
+    NotPlayable,
+    PaymentOverdue,
+    PlaybackSessionEnded,
+    PlaybackSessionNotFound,
+    ProfilePinRequired,
+    RatedAboveProfile,
+    StreamLimitReached,
+    SubscriptionRequired,
+)
 from cineflux.profiles.service import (
     AdultCodeRequired,
     InvalidProfile,
@@ -102,6 +115,17 @@ DOMAIN_STATUS: list[tuple[type[Exception], int, str]] = [
     (InvalidHeartbeat, 422, "Invalid heartbeat"),
     (EdgeSignatureInvalid, 403, "Edge signature refused"),
     (EdgeSignatureStale, 401, "Edge signature stale"),
+    (SubscriptionRequired, 403, "Subscription required"),
+    (PaymentOverdue, 403, "Payment overdue"),
+    (NotAvailableHere, 403, "Not available here"),
+    (NotPlayable, 404, "Not playable"),
+    (RatedAboveProfile, 403, "Not for this profile"),
+    (ProfilePinRequired, 403, "Profile PIN required"),
+    (DeviceCannotPlay, 422, "Device cannot play this title"),
+    (InvalidPlaybackRequest, 422, "Invalid playback request"),
+    (StreamLimitReached, 409, "Too many streams"),
+    (PlaybackSessionNotFound, 404, "Playback session not found"),
+    (PlaybackSessionEnded, 410, "Playback ended"),
 ]
 
 

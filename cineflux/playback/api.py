@@ -1,0 +1,137 @@
+"""Playback HTTP API: authorise a play, heartbeat it, stop it, list the account's plays.
+
+Each call runs in its own writing transaction (``db.writing_transaction``): admissions and
+heartbeats read, then write what they read, and on SQLite only a transaction that holds
+the write lock from its start can do that while other requests commit. Cookie sessions
+need no CSRF token here: bodies are JSON (FastAPI refuses other content types, and a
+cross-site page cannot send JSON without CORS, which this app does not grant) and DELETE
+is never sent cross-site without a preflight.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from cineflux.db import writing_transaction
+from cineflux.platform import Platform
+from cineflux.playback import flows
+from cineflux.playback import service as playback
+from cineflux.playback.flows import PlaybackContext, PlayRequest
+from cineflux.playback.schemas import (
+    ActivePlaybackRead,
+    HeartbeatIn,
+    HeartbeatRead,
+    PlaybackCreate,
+    PlaybackRead,
+    active_read,
+    heartbeat_read,
+    playback_read,
+)
+from cineflux.profiles.selection import (
+    ADULT_COOKIE,
+    PROFILE_COOKIE,
+    PROFILE_HEADER,
+    adult_cookie_valid,
+    selected_profile_id,
+)
+from cineflux.web.deps import ApiUserDep, PlatformDep
+
+router = APIRouter(prefix="/api/playback", tags=["playback"])
+
+SessionIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+def _context(platform: Platform, request: Request) -> PlaybackContext:
+    settings = platform.settings
+    if settings.cdn_origin_url is None and settings.public_url is None:
+        # Unconfigured, the origin is this very server, at the address the client used.
+        return PlaybackContext.of(platform, origin_url=str(request.base_url).rstrip("/"))
+    return PlaybackContext.of(platform)
+
+
+@router.post("", status_code=201, response_model=PlaybackRead, operation_id="start_playback")
+def start_playback(
+    body: PlaybackCreate, request: Request, platform: PlatformDep, user: ApiUserDep
+) -> PlaybackRead:
+    """Authorise a play of a film or an episode: subscription, profile (PIN, maturity,
+    -18 code), rights here and now, the device, and the plan's stream limit."""
+    key, session_hash = platform.signing_key, user.session_token_hash
+    # Browsers keep the profile choice in a cookie; device apps send it back in a header.
+    selection = request.headers.get(PROFILE_HEADER) or request.cookies.get(PROFILE_COOKIE)
+    play = PlayRequest(
+        user_id=user.id,
+        title_id=body.title_id,
+        profile_id=body.profile_id,
+        device=body.device.to_device(),
+        client_ip=request.client.host if request.client else None,
+        home_country=user.home_country,
+        home_country_verified=user.home_country_verified,
+        profile_unlocked=selected_profile_id(key, session_token_hash=session_hash, cookie=selection)
+        == body.profile_id,
+        adult_code_entered=adult_cookie_valid(
+            key, session_token_hash=session_hash, cookie=request.cookies.get(ADULT_COOKIE)
+        ),
+        pin=body.pin,
+        adult_code=body.adult_code,
+    )
+    ctx = _context(platform, request)
+    with writing_transaction(platform.sessions) as session:
+        return playback_read(flows.start_playback(session, ctx=ctx, request=play))
+
+
+@router.get("", response_model=list[ActivePlaybackRead], operation_id="list_playbacks")
+def list_playbacks(platform: PlatformDep, user: ApiUserDep) -> list[ActivePlaybackRead]:
+    """The account's plays that count against its plan now, oldest first."""
+    policy = playback.PlaybackPolicy.from_settings(platform.settings)
+    with writing_transaction(platform.sessions) as session:
+        rows = playback.active_sessions(
+            session, user_id=user.id, now=platform.clock.now(), policy=policy
+        )
+        return [active_read(row) for row in rows]
+
+
+@router.post(
+    "/{session_id}/heartbeat", response_model=HeartbeatRead, operation_id="playback_heartbeat"
+)
+def heartbeat(
+    session_id: SessionIdPath,
+    body: HeartbeatIn,
+    request: Request,
+    platform: PlatformDep,
+    user: ApiUserDep,
+) -> HeartbeatRead:
+    """The player still plays (every 30 s): keeps the stream, saves the resume position,
+    answers a fresh token. 410 once the play was stopped or lapsed: start it again."""
+    ctx = _context(platform, request)
+    with writing_transaction(platform.sessions) as session:
+        renewal = flows.renew_playback(
+            session,
+            ctx=ctx,
+            user_id=user.id,
+            session_id=session_id,
+            position_seconds=body.position_seconds,
+        )
+        return heartbeat_read(renewal)
+
+
+@router.delete("/{session_id}", status_code=204, operation_id="stop_playback")
+def stop_playback(
+    session_id: SessionIdPath,
+    request: Request,
+    platform: PlatformDep,
+    user: ApiUserDep,
+    position_seconds: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
+) -> Response:
+    """Stop a play: its stream is free at once; ``position_seconds`` is kept for resuming."""
+    ctx = _context(platform, request)
+    with writing_transaction(platform.sessions) as session:
+        flows.stop_playback(
+            session,
+            ctx=ctx,
+            user_id=user.id,
+            session_id=session_id,
+            position_seconds=position_seconds,
+        )
+    return Response(status_code=204)
