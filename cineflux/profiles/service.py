@@ -254,6 +254,7 @@ def progress_of(
     get_profile(session, user_id=user_id, profile_id=profile_id)
     return session.get(ViewingEntry, (profile_id, title_id))
 
+
 def history(
     session: Session, *, user_id: str, profile_id: str, limit: int = 50
 ) -> list[ViewingEntry]:

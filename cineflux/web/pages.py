@@ -5,8 +5,6 @@ Account pages (sign-in, sign-up, password reset, TV activation) are in ``account
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -30,6 +28,7 @@ from cineflux.web.deps import (
     DbDep,
     PageUserDep,
     PlatformDep,
+    ProfileDep,
     ViewerDep,
     check_csrf,
     csrf_for,
@@ -195,9 +194,15 @@ def watch_page(
     platform: PlatformDep,
     user: PageUserDep,
     viewer: ViewerDep,
+    profile: ProfileDep,
     format: Annotated[str, Query(pattern="^(dash|hls)$")] = "dash",
 ) -> Response:
-    """The player, on the DASH stream by default or on HLS with ``?format=hls``."""
+    """The player, on the DASH stream by default or on HLS with ``?format=hls``.
+
+    The page signs nothing: the player asks ``POST /api/playback``, which decides (plan,
+    stream limit, rights, profile) and answers the servers and the signed paths. The checks
+    here only spare a viewer a player page that would certainly be refused.
+    """
     title, package = _playable(db, title_id)
     _check_profile_limit(viewer, title)
     decision = _decision(db, platform, viewer, title.id)
@@ -211,32 +216,25 @@ def watch_page(
         # Arcom: -18 programmes only after the account's personal code, at each session.
         context = {"user": user, "csrf": csrf_for(platform, user), "title": title, "error": None}
         return render(request, "adult_code.html", context, status_code=403)
-    # Until playback sessions are recorded (issue 7), each page view is its own session.
-    config = delivery_config(platform)
-    if platform.settings.cdn_origin_url is None and platform.settings.public_url is None:
-        # Unconfigured, the origin is this very server, at the address the browser used.
-        config = replace(config, origin_url=str(request.base_url).rstrip("/"))
-    playback = delivery.playback_locations(
-        db,
-        config,
-        client_ip=request.client.host if request.client else None,
-        storage_prefix=package.storage_prefix,
-        session_id=secrets.token_urlsafe(12),
-        now=platform.clock.now(),
-    )
+    assert profile is not None  # a signed-in page always has one, or was sent to choose
     context = {
         "user": user,
         "csrf": csrf_for(platform, user),
         "title": title,
+        "profile_id": profile.id,
         "package": package,
-        "bases": playback.base_urls,
-        "poster": playback.url(0, package.poster),
-        "thumbnails": playback.path(package.thumbnails) if package.thumbnails else None,
+        "poster": playback_urls(package).poster,
         "format": format,
-        "manifest": playback.path(
-            package.dash_manifest if format == "dash" else package.hls_manifest
-        ),
     }
     response = render(request, "watch.html", context)
-    response.headers["Content-Security-Policy"] = content_security_policy(playback.base_urls)
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        _media_servers(db, platform)
+    )
     return response
+
+
+def _media_servers(db: DbDep, platform: PlatformDep) -> list[str]:
+    """Every server a play may be steered to: the registered edges, the origin."""
+    config = delivery_config(platform)
+    edges = delivery.edge_statuses(db, now=platform.clock.now(), policy=config.health)
+    return [edge.base_url for edge in edges] + [config.origin_url]

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import html
-import json
 import logging
 import re
+from typing import Any
 
 import m3u8
 import pytest
 from fastapi.testclient import TestClient
 
+from cineflux.billing import service as billing
+from cineflux.db import transaction
 from cineflux.media.flows import IngestResult
 from cineflux.platform import Platform
 from tests.api.conftest import make_user, sign_in
@@ -42,39 +43,67 @@ def test_title_page_offers_play_and_lists_renditions(
     assert "640\u00d7360" in page.text and "416\u00d7234" in page.text
 
 
+def _play(client: TestClient, platform: Platform, user_id: str, title_id: str) -> dict[str, Any]:
+    """Subscribe the user, then authorise a play as the player does."""
+    with transaction(platform.sessions) as session:
+        billing.subscribe(
+            session,
+            ctx=billing.BillingContext.of(
+                session, clock=platform.clock, settings=platform.settings
+            ),
+            user_id=user_id,
+            email="ana@example.org",
+            plan_code="standard",
+            card_number="4242424242424242",
+        )
+    (profile,) = client.get("/api/profiles").json()
+    body = {"title_id": title_id, "profile_id": profile["id"], "device": {"codecs": ["avc1"]}}
+    answer = client.post("/api/playback", json=body)
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
 def test_player_page_loads_shaka_on_the_chosen_format(
-    signed_in: TestClient, published: IngestResult
+    signed_in: TestClient, platform: Platform, user_id: str, published: IngestResult
 ) -> None:
     dash = signed_in.get(f"/titles/{published.title_id}/watch")
-    assert "shaka-player.compiled.js" in dash.text
-    signed = rf'data-manifest="(/t/[A-Za-z0-9_.-]+/{published.storage_prefix}/%s)"'
-    assert re.search(signed % r"manifest\.mpd", dash.text)
+    assert "shaka-player.compiled.js" in dash.text and "playback.js" in dash.text
+    assert 'data-format="dash"' in dash.text
+    assert f'data-title="{published.title_id}"' in dash.text
     hls = signed_in.get(f"/titles/{published.title_id}/watch?format=hls")
-    assert re.search(signed % r"master\.m3u8", hls.text)
+    assert 'data-format="hls"' in hls.text
     assert signed_in.get(f"/titles/{published.title_id}/watch?format=smooth").status_code == 422
+    # The page signs nothing: the paths come with the authorised play.
+    assert "/t/" not in dash.text
+    manifests = _play(signed_in, platform, user_id, published.title_id)["manifests"]
+    signed = rf"/t/[A-Za-z0-9_.-]+/{published.storage_prefix}/%s"
+    assert re.fullmatch(signed % r"manifest\.mpd", manifests["dash"])
+    assert re.fullmatch(signed % r"master\.m3u8", manifests["hls"])
 
 
-def test_the_player_page_signs_paths_that_the_origin_serves_without_cookies(
-    signed_in: TestClient, published: IngestResult, caplog: pytest.LogCaptureFixture
+def test_the_played_paths_are_served_by_the_origin_without_cookies(
+    signed_in: TestClient,
+    platform: Platform,
+    user_id: str,
+    published: IngestResult,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     client_without_cookies = TestClient(signed_in.app)
-    page = signed_in.get(f"/titles/{published.title_id}/watch").text
-    manifest = re.search(r'data-manifest="([^"]+)"', page)
-    bases = re.search(r'data-bases="([^"]+)"', page)
-    assert manifest and bases
+    play = _play(signed_in, platform, user_id, published.title_id)
+    manifest = play["manifests"]["dash"]
     # No edge is registered, and no origin URL configured: this very server is the only one.
-    assert json.loads(html.unescape(bases.group(1))) == ["http://testserver"]
+    assert play["base_urls"] == ["http://testserver"]
     with caplog.at_level(logging.INFO, logger="cineflux.http"):
-        response = client_without_cookies.get(manifest.group(1))
+        response = client_without_cookies.get(manifest)
     assert response.status_code == 200
     # The token is a credential: the request log keeps the object path only.
-    token_text = manifest.group(1).split("/")[2]
+    token_text = manifest.split("/")[2]
     logged = [record.getMessage() for record in caplog.records]
     assert any(f"/t/-/{published.storage_prefix}/manifest.mpd" in line for line in logged)
     assert not any(token_text in line for line in logged)
     assert response.headers["content-type"] == "application/dash+xml"
     assert response.headers["access-control-allow-origin"] == "*"
-    token, _, rest = manifest.group(1).removeprefix("/t/").partition("/")
+    token, _, rest = manifest.removeprefix("/t/").partition("/")
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     assert client_without_cookies.get(f"/t/{forged}/{rest}").status_code == 403
     other_title = f"/t/{token}/titles/someone-else/manifest.mpd"

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from cineflux.accounts import service as accounts
+from cineflux.billing import service as billing
 from cineflux.config import Settings
 from cineflux.db import transaction
 from cineflux.media.flows import ingest_into
-from cineflux.platform import build_platform
+from cineflux.platform import Platform, build_platform
 from tests.conftest import fresh_database
 from tests.factories import license_in_france
 
@@ -36,6 +38,7 @@ CHROMIUM_ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 EMAIL, PASSWORD = "viewer@example.org", "an e2e test password"
+ONE_SCREEN_EMAIL = "one-screen@example.org"  # on the one-stream plan
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,33 @@ def bilingual_film(ffmpeg: str, root: Path) -> tuple[Path, list[str]]:
     return source, [f"fr={french}", f"en={english}"]
 
 
+E2E_PLAN = "e2e"
+
+
+def subscribe(session: Session, platform: Platform, email: str, *, plan: str) -> None:
+    """A subscriber in the free trial of ``plan``.
+
+    The browser tests share one subscriber on a plan of many streams: a page closed by the
+    test may not stop its play, which then counts for 90 s.
+    """
+    try:
+        billing.get_plan(session, plan)
+    except billing.PlanNotFound:
+        spec = billing.PlanSpec(
+            code=plan, name="E2E", price_cents=999, streams=20, max_resolution="HD"
+        )
+        billing.add_plan(session, spec)
+    user = accounts.create_user(session, clock=platform.clock, email=email, password=PASSWORD)
+    billing.subscribe(
+        session,
+        ctx=billing.BillingContext.of(session, clock=platform.clock, settings=platform.settings),
+        user_id=user.id,
+        email=user.email,
+        plan_code=plan,
+        card_number="4242424242424242",
+    )
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory, ffmpeg: str) -> Iterator[RunningServer]:
     """The platform served on a free port, with one ingested title and one subscriber."""
@@ -130,7 +160,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, ffmpeg: str) -> Iterator[Ru
         )
         license_in_france(platform, result.title_id)
         with transaction(platform.sessions) as session:
-            accounts.create_user(session, clock=platform.clock, email=EMAIL, password=PASSWORD)
+            subscribe(session, platform, EMAIL, plan=E2E_PLAN)
+            subscribe(session, platform, ONE_SCREEN_EMAIL, plan="essentiel")
         platform.engine.dispose()
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("CINEFLUX_")}

@@ -157,7 +157,8 @@ def test_playback_fails_over_to_the_second_edge_when_the_first_dies(page: Page, 
     page.click("button[type=submit]")
     page.wait_for_url(cdn.base_url + "/")
     page.goto(f"{cdn.base_url}/titles/{cdn.title_id}/watch")
-    page.wait_for_selector("video#video")
+    # The servers come with the authorised play (POST /api/playback).
+    page.wait_for_selector("video#video[data-bases]", state="attached")
 
     bases = json.loads(page.get_attribute("video#video", "data-bases") or "[]")
     assert sorted(bases[:2]) == sorted(edge.base_url for edge in cdn.edges)

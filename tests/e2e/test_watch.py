@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.e2e.conftest import CHROMIUM_ARGS, EMAIL, PASSWORD, RunningServer
+from tests.e2e.conftest import CHROMIUM_ARGS, EMAIL, ONE_SCREEN_EMAIL, PASSWORD, RunningServer
 
 pytestmark = pytest.mark.e2e
 
@@ -92,3 +92,38 @@ def test_subscriber_finds_a_film_from_the_home_rows_and_by_searching(
     page.click(f".results >> text={server.title_name}")
     page.wait_for_url(f"**/titles/{server.title_id}")
     assert page.locator("a.play").is_visible()
+
+
+def _sign_in_and_watch(page: Page, server: RunningServer, email: str) -> None:
+    page.goto(server.base_url + "/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(server.base_url + "/")
+    page.goto(f"{server.base_url}/titles/{server.title_id}/watch")
+
+
+def test_a_second_screen_on_a_one_stream_plan_is_told_why_until_the_first_stops(
+    browser: Browser, server: RunningServer
+) -> None:
+    first, second = browser.new_context().new_page(), browser.new_context().new_page()
+    errors: list[str] = []
+    second.on("pageerror", lambda error: errors.append(str(error)))
+    _sign_in_and_watch(first, server, ONE_SCREEN_EMAIL)
+    first.wait_for_function("() => document.getElementById('video').currentTime > 1")
+
+    _sign_in_and_watch(second, server, ONE_SCREEN_EMAIL)
+    second.wait_for_selector("#playback-refused", state="visible")
+    assert second.text_content("#playback-refused h2") == "Too many streams"
+    assert "1 stream at once" in (second.text_content("#playback-refused p") or "")
+    assert second.is_hidden("video#video")
+
+    # Leaving the first page stops its play: the second screen may play at once.
+    first.close()
+    second.reload()
+    second.wait_for_function(
+        "() => document.getElementById('video').currentTime > 1", timeout=30_000
+    )
+    assert second.is_hidden("#playback-refused")
+    assert errors == []
+    second.context.close()

@@ -103,11 +103,16 @@ async function startPlayer() {
     manifest: { retryParameters: RETRY },
     streaming: { retryParameters: RETRY },
   });
+  // Authorised first (playback.js): it sets the servers and signed paths read below, or
+  // says in the page why the play is refused, and then nothing loads.
+  const playback = await CinefluxPlayback.start(video, show);
+  if (playback === null) return;
   const bases = JSON.parse(video.dataset.bases || "[]");
   const failover = new EdgeFailover(bases.length ? bases : [window.location.origin]);
   window.cinefluxFailover = failover;
   const networking = player.getNetworkingEngine();
   networking.registerRequestFilter((_type, request) => failover.expand(request));
+  networking.registerRequestFilter((_type, request) => playback.renewToken(request));
   networking.registerResponseFilter((_type, response) => failover.preferBase(response.uri));
   networking.addEventListener("retry", (event) => {
     const data = event.error && event.error.data;
