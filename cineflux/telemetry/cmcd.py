@@ -126,7 +126,8 @@ def _typed(key: str, raw: str | None) -> CmcdValue:
         if not (raw.startswith('"') and raw.endswith('"') and len(raw) >= 2):
             raise InvalidCmcd(f"CMCD key {key!r} needs a quoted string")
         text = _unquote(raw)
-        if len(text) > MAX_STRING_CHARS:
+        # Only the ids are capped by CTA-5004; nor and nrr are URLs, bounded by the payload.
+        if key in ("cid", "sid") and len(text) > MAX_STRING_CHARS:
             raise InvalidCmcd(f"CMCD key {key!r} longer than {MAX_STRING_CHARS} characters")
         return text
     if key in TOKEN_VALUES:

@@ -55,6 +55,12 @@ def test_cmcd_query_of_a_segment_request_becomes_typed_values() -> None:
     }
 
 
+def test_cmcd_next_object_requests_are_not_capped_like_ids() -> None:
+    # As Chromium sent it in the e2e test: nor is a relative URL longer than 64 characters.
+    nor = "../../../884eaff3-59de-414b-9472-095f3cea9601/video/h264-360p-365k/seg-00004.m4s"
+    assert parse_cmcd_payload(f'nor="{nor}",ot=v')["nor"] == nor
+
+
 def test_cmcd_is_found_in_a_whole_url_among_other_arguments() -> None:
     url = "https://edge1.example/t/tok/titles/x/v/1.m4s?a=1&CMCD=br%3D800%2Cot%3Dv&z=2"
     assert parse_cmcd_query(url) == {"br": 800, "ot": "v"}

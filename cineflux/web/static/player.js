@@ -40,6 +40,175 @@ class EdgeFailover {
   }
 }
 
+// Quality-of-experience reports (POST /api/qoe/events): time to first frame, stalls, time
+// played, bitrate switches, errors and the last CMCD data sent to an edge, batched every
+// ten seconds and once more when the page goes away. The server clamps event times to its
+// own clock, so the client's clock only orders events.
+const QOE_ENDPOINT = "/api/qoe/events";
+const QOE_FLUSH_MS = 10000;
+const QOE_MAX_EVENTS = 90; // the server takes up to 100 per batch
+const HOUR_MS = 3600000;
+
+function randomSessionId() {
+  if (window.crypto.randomUUID) return window.crypto.randomUUID();
+  // randomUUID exists only in secure contexts; a demo reached over plain HTTP has none.
+  const bytes = window.crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+class QoeReporter {
+  static forPage(video, failover) {
+    const fromPath = window.location.pathname.match(/^\/titles\/([A-Za-z0-9-]+)\/watch/);
+    const titleId = video.dataset.title || (fromPath && fromPath[1]);
+    if (!titleId) return null;
+    // playback.js names the session POST /api/playback opened; without one, the page view is.
+    if (!video.dataset.session) video.dataset.session = randomSessionId();
+    return new QoeReporter(video, failover, video.dataset.session, titleId);
+  }
+
+  constructor(video, failover, sessionId, titleId) {
+    this.video = video;
+    this.failover = failover;
+    this.sessionId = sessionId;
+    this.titleId = titleId;
+    this.events = [];
+    this.edge = this.servingEdge();
+    this.loadStartedAt = performance.now();
+    this.waitingForUser = false;
+    this.started = false;
+    this.stallStartedAt = null;
+    this.playingSince = null;
+    this.playedMs = 0;
+    this.cmcd = null;
+  }
+
+  cmcdConfig() {
+    return { enabled: true, sessionId: this.sessionId, contentId: this.titleId, useHeaders: false };
+  }
+
+  servingEdge() {
+    const base = this.failover.bases[0];
+    if (base === window.location.origin) return "origin";
+    try {
+      return new URL(base).host;
+    } catch (_) {
+      return "origin";
+    }
+  }
+
+  push(kind, fields) {
+    this.events.push({ kind, at: new Date().toISOString(), ...fields });
+    if (this.events.length >= QOE_MAX_EVENTS) this.flush(false);
+  }
+
+  // Autoplay was refused: the startup time runs from the viewer's press on play.
+  awaitUser() {
+    this.waitingForUser = true;
+  }
+
+  accruePlayed(now) {
+    if (this.playingSince !== null) this.playedMs += now - this.playingSince;
+    this.playingSince = null;
+  }
+
+  watch(player, networking) {
+    const video = this.video;
+    video.addEventListener("play", () => {
+      if (!this.started && this.waitingForUser) this.loadStartedAt = performance.now();
+      this.waitingForUser = false;
+    });
+    video.addEventListener("playing", () => {
+      const now = performance.now();
+      if (!this.started) {
+        this.started = true;
+        this.push("startup", { ms: Math.min(Math.round(now - this.loadStartedAt), 600000) });
+      } else if (this.stallStartedAt !== null) {
+        this.push("rebuffer", { duration_ms: Math.min(Math.round(now - this.stallStartedAt), HOUR_MS) });
+      }
+      this.stallStartedAt = null;
+      this.playingSince = now;
+    });
+    video.addEventListener("waiting", () => {
+      const now = performance.now();
+      this.accruePlayed(now);
+      // Waiting after a seek is the viewer's doing, not a stall of the network.
+      if (this.started && !video.seeking && this.stallStartedAt === null) this.stallStartedAt = now;
+    });
+    for (const name of ["pause", "seeking", "ended"]) {
+      video.addEventListener(name, () => {
+        this.accruePlayed(performance.now());
+        this.stallStartedAt = null;
+      });
+    }
+    const onSwitch = (event) => {
+      // The first choice of a variant (no old track) is not a switch.
+      const from = event.oldTrack && event.oldTrack.bandwidth;
+      const to = event.newTrack && event.newTrack.bandwidth;
+      if (!from || !to || from === to) return;
+      this.push("bitrate", { from_bps: Math.round(from), to_bps: Math.round(to) });
+    };
+    player.addEventListener("adaptation", onSwitch);
+    player.addEventListener("variantchanged", onSwitch);
+    player.addEventListener("error", (event) => this.push("error", { code: String(event.detail.code) }));
+    networking.registerResponseFilter((_type, response) => {
+      try {
+        const uri = new URL(response.originalUri || response.uri, window.location.href);
+        const cmcd = uri.searchParams.get("CMCD");
+        if (cmcd !== null) this.cmcd = `CMCD=${encodeURIComponent(cmcd)}`;
+      } catch (_) {
+        // not a URL with a query (a data: URI): nothing to report
+      }
+      const edge = this.servingEdge();
+      if (edge !== this.edge) {
+        this.flush(false); // what happened so far belongs to the edge that served it
+        this.edge = edge;
+      }
+    });
+    window.setInterval(() => this.flush(false), QOE_FLUSH_MS);
+    window.addEventListener("pagehide", () => this.flush(true));
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "hidden") this.flush(false); // mobiles may never fire pagehide
+    });
+  }
+
+  flush(leaving) {
+    const now = performance.now();
+    const playing = this.playingSince !== null;
+    this.accruePlayed(now);
+    if (playing) this.playingSince = now;
+    if (leaving && this.stallStartedAt !== null) {
+      // The viewer left during a stall: it counts, up to now.
+      this.push("rebuffer", { duration_ms: Math.min(Math.round(now - this.stallStartedAt), HOUR_MS) });
+      this.stallStartedAt = null;
+    }
+    const played = Math.min(Math.round(this.playedMs), HOUR_MS);
+    if (played > 0) this.events.push({ kind: "played", ms: played, at: new Date().toISOString() });
+    this.playedMs = 0;
+    if (this.cmcd !== null) this.events.push({ kind: "cmcd", query: this.cmcd.slice(0, 4096) });
+    this.cmcd = null;
+    if (this.events.length === 0) return;
+    const body = JSON.stringify({
+      session_id: this.sessionId,
+      title_id: this.titleId,
+      edge: this.edge,
+      events: this.events.splice(0, 100),
+    });
+    // keepalive lets the request outlive the page, like sendBeacon, and keeps the JSON
+    // content type the endpoint requires; sendBeacon is the fallback where it is missing.
+    try {
+      fetch(QOE_ENDPOINT, {
+        method: "POST",
+        body,
+        headers: { "Content-Type": "application/json" },
+        credentials: "same-origin",
+        keepalive: true,
+      }).catch(() => {});
+    } catch (_) {
+      navigator.sendBeacon(QOE_ENDPOINT, new Blob([body], { type: "application/json" }));
+    }
+  }
+}
+
 // Fail fast on a dead edge: a refused connection or a silent one moves to the next URI
 // within about two seconds instead of Shaka's default thirty.
 const RETRY = {
@@ -119,6 +288,12 @@ async function startPlayer() {
     failover.demoteBase(Array.isArray(data) ? String(data[0]) : "");
   });
   player.addEventListener("error", (event) => show(`Playback error ${event.detail.code}`));
+  const qoe = QoeReporter.forPage(video, failover);
+  if (qoe) {
+    player.configure({ cmcd: qoe.cmcdConfig() }); // edges get CMCD query arguments
+    qoe.watch(player, networking);
+    window.cinefluxQoe = qoe;
+  }
   try {
     await player.load(failover.bases[0] + video.dataset.manifest);
   } catch (error) {
@@ -134,6 +309,7 @@ async function startPlayer() {
   try {
     await video.play();
   } catch (_) {
+    if (qoe) qoe.awaitUser();
     show("Press play to start.");
   }
 }
