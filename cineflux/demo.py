@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from cineflux.accounts import service as accounts
+from cineflux.billing import service as billing
 from cineflux.catalog import flows as catalog_flows
 from cineflux.catalog import service as catalog
 from cineflux.cli_support import console
@@ -26,6 +27,8 @@ from cineflux.rights.chronology import add_months, paris_date, paris_midnight
 
 DEMO_EMAIL = "demo@cineflux.example"
 DEMO_SITE = "demo"
+DEMO_PLAN = "premium"
+DEMO_CARD = "4242424242424242"  # the simulated provider's card that always pays
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,25 @@ def prepare_demo(
             )
         else:
             user.password_hash = accounts.hash_password(password)
+    with transaction(platform.sessions) as session:
+        _subscribe_demo_user(platform, session)
     return DemoLogin(DEMO_EMAIL, password)
+
+
+def _subscribe_demo_user(platform: Platform, session: Session) -> None:
+    """Put the demo subscriber on Premium (a trial, then the simulated test card), so that
+    Play plays: every play is authorised against a subscription in good standing."""
+    user = accounts.find_user_by_email(session, DEMO_EMAIL)
+    if user is None or billing.live_subscription(session, user_id=user.id) is not None:
+        return
+    billing.subscribe(
+        session,
+        ctx=billing.BillingContext.of(session, clock=platform.clock, settings=platform.settings),
+        user_id=user.id,
+        email=user.email,
+        plan_code=DEMO_PLAN,
+        card_number=DEMO_CARD,
+    )
 
 
 def _describe_and_license(platform: Platform, session: Session) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cineflux.accounts import service as accounts
+from cineflux.billing import service as billing
 from cineflux.catalog import flows
 from cineflux.catalog import service as catalog
 from cineflux.catalog.flows import Viewer
@@ -23,7 +24,11 @@ def test_demo_publishes_four_films_and_a_subscriber_and_a_second_run_changes_not
             "Aurore", "Fractale", "La Vie en cellules", "Le Signal",
         ]  # fmt: skip
         assert all(p.status == "complete" for p in packages.values()) and len(packages) == 4
-        assert accounts.authenticate(session, email=login.email, password=login.password)
+        user = accounts.authenticate(session, email=login.email, password=login.password)
+        assert user
+        # Every play is authorised against a subscription: the demo subscriber has one.
+        rights_to_play = billing.entitlements(session, user_id=user.id, at=platform.clock.now())
+        assert rights_to_play.active and rights_to_play.streams >= 1
     for package in packages.values():  # dark films too get a poster
         assert platform.storage.exists(f"{package.storage_prefix}/poster.jpg")
     assert login.email == DEMO_EMAIL
@@ -42,4 +47,5 @@ def test_demo_publishes_four_films_and_a_subscriber_and_a_second_run_changes_not
     assert again == login
     with platform.sessions() as session:
         assert len(catalog.list_titles(session)) == 4
+        assert billing.list_subscriptions(session)[1] == 1  # not a second subscription
         assert len(rights.windows_of(session, [t.id for t in titles])) == windows_before == 8
