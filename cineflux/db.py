@@ -96,27 +96,28 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-@contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    with factory() as session, session.begin():
-        yield session
-
-
 _SQLITE_BEGIN = "cineflux_sqlite_begin"
 
 
 @contextmanager
-def writing_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A unit of work that reads, then writes what it read: commit on success.
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work that may write: commit on success, roll back on any error.
 
-    On SQLite it holds the database's write lock from BEGIN (``BEGIN IMMEDIATE``), so
-    concurrent ones queue on the busy timeout instead of failing: a deferred transaction
-    that read before another one committed cannot write any more (a stale WAL snapshot).
+    On SQLite it takes the database's write lock at BEGIN (``BEGIN IMMEDIATE``), so
+    concurrent units of work queue on the busy timeout instead of failing: a deferred
+    transaction that read before another one committed can no longer write (its WAL
+    snapshot is stale, and SQLite answers "database is locked" at once, without waiting).
     PostgreSQL ignores it; callers lock the rows they serialise on there.
     """
     with factory() as session, session.begin():
         session.connection(execution_options={_SQLITE_BEGIN: "IMMEDIATE"})
+        yield session
+
+
+@contextmanager
+def read_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work that only reads: on SQLite, side by side with others under WAL."""
+    with factory() as session, session.begin():
         yield session
 
 

@@ -113,6 +113,7 @@ def authenticate_page(
 @router.post("/billing/authenticate/{intent_id}")
 def authenticate_submit(
     intent_id: str,
+    db: DbDep,
     platform: PlatformDep,
     user: PageUserDep,
     csrf: CsrfField,
@@ -120,6 +121,9 @@ def authenticate_submit(
 ) -> Response:
     """Answer the simulated bank; its verdict comes back as a signed webhook."""
     check_csrf(platform, user, csrf)
+    # The request's transaction only read who is signed in: end it, so that the bank's
+    # answer and the webhook's handler below each take the write lock in turn.
+    db.commit()
     # Its own transaction, committed before delivery: the webhook's handler must see the
     # bank's answer, as it would if the provider were another company's server.
     with transaction(platform.sessions) as session:

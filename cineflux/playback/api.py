@@ -1,8 +1,7 @@
 """Playback HTTP API: authorise a play, heartbeat it, stop it, list the account's plays.
 
-Each call runs in its own writing transaction (``db.writing_transaction``): admissions and
-heartbeats read, then write what they read, and on SQLite only a transaction that holds
-the write lock from its start can do that while other requests commit. Cookie sessions
+Admissions and heartbeats read, then write what they read, in the request's transaction
+(``web.deps.get_db``: on SQLite it holds the write lock from its start). Cookie sessions
 need no CSRF token here: bodies are JSON (FastAPI refuses other content types, and a
 cross-site page cannot send JSON without CORS, which this app does not grant) and DELETE
 is never sent cross-site without a preflight.
@@ -14,7 +13,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from cineflux.db import writing_transaction
 from cineflux.platform import Platform
 from cineflux.playback import flows
 from cineflux.playback import service as playback
@@ -36,7 +34,7 @@ from cineflux.profiles.selection import (
     adult_cookie_valid,
     selected_profile_id,
 )
-from cineflux.web.deps import ApiUserDep, PlatformDep
+from cineflux.web.deps import ApiUserDep, DbDep, PlatformDep
 
 router = APIRouter(prefix="/api/playback", tags=["playback"])
 
@@ -53,7 +51,7 @@ def _context(platform: Platform, request: Request) -> PlaybackContext:
 
 @router.post("", status_code=201, response_model=PlaybackRead, operation_id="start_playback")
 def start_playback(
-    body: PlaybackCreate, request: Request, platform: PlatformDep, user: ApiUserDep
+    body: PlaybackCreate, request: Request, platform: PlatformDep, user: ApiUserDep, db: DbDep
 ) -> PlaybackRead:
     """Authorise a play of a film or an episode: subscription, profile (PIN, maturity,
     -18 code), rights here and now, the device, and the plan's stream limit."""
@@ -77,19 +75,15 @@ def start_playback(
         adult_code=body.adult_code,
     )
     ctx = _context(platform, request)
-    with writing_transaction(platform.sessions) as session:
-        return playback_read(flows.start_playback(session, ctx=ctx, request=play))
+    return playback_read(flows.start_playback(db, ctx=ctx, request=play))
 
 
 @router.get("", response_model=list[ActivePlaybackRead], operation_id="list_playbacks")
-def list_playbacks(platform: PlatformDep, user: ApiUserDep) -> list[ActivePlaybackRead]:
+def list_playbacks(platform: PlatformDep, user: ApiUserDep, db: DbDep) -> list[ActivePlaybackRead]:
     """The account's plays that count against its plan now, oldest first."""
     policy = playback.PlaybackPolicy.from_settings(platform.settings)
-    with writing_transaction(platform.sessions) as session:
-        rows = playback.active_sessions(
-            session, user_id=user.id, now=platform.clock.now(), policy=policy
-        )
-        return [active_read(row) for row in rows]
+    rows = playback.active_sessions(db, user_id=user.id, now=platform.clock.now(), policy=policy)
+    return [active_read(row) for row in rows]
 
 
 @router.post(
@@ -101,19 +95,19 @@ def heartbeat(
     request: Request,
     platform: PlatformDep,
     user: ApiUserDep,
+    db: DbDep,
 ) -> HeartbeatRead:
     """The player still plays (every 30 s): keeps the stream, saves the resume position,
     answers a fresh token. 410 once the play was stopped or lapsed: start it again."""
     ctx = _context(platform, request)
-    with writing_transaction(platform.sessions) as session:
-        renewal = flows.renew_playback(
-            session,
-            ctx=ctx,
-            user_id=user.id,
-            session_id=session_id,
-            position_seconds=body.position_seconds,
-        )
-        return heartbeat_read(renewal)
+    renewal = flows.renew_playback(
+        db,
+        ctx=ctx,
+        user_id=user.id,
+        session_id=session_id,
+        position_seconds=body.position_seconds,
+    )
+    return heartbeat_read(renewal)
 
 
 @router.delete("/{session_id}", status_code=204, operation_id="stop_playback")
@@ -122,16 +116,16 @@ def stop_playback(
     request: Request,
     platform: PlatformDep,
     user: ApiUserDep,
+    db: DbDep,
     position_seconds: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
 ) -> Response:
     """Stop a play: its stream is free at once; ``position_seconds`` is kept for resuming."""
     ctx = _context(platform, request)
-    with writing_transaction(platform.sessions) as session:
-        flows.stop_playback(
-            session,
-            ctx=ctx,
-            user_id=user.id,
-            session_id=session_id,
-            position_seconds=position_seconds,
-        )
+    flows.stop_playback(
+        db,
+        ctx=ctx,
+        user_id=user.id,
+        session_id=session_id,
+        position_seconds=position_seconds,
+    )
     return Response(status_code=204)

@@ -13,6 +13,7 @@ from cineflux.accounts import devices
 from cineflux.accounts import service as accounts
 from cineflux.catalog import service as catalog
 from cineflux.catalog.flows import Viewer
+from cineflux.db import read_transaction, transaction
 from cineflux.platform import Platform
 from cineflux.profiles import service as profiles
 from cineflux.profiles.models import Profile
@@ -32,9 +33,19 @@ def get_platform(request: Request) -> Platform:
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-def get_db(platform: PlatformDep) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, else rolled back."""
-    with platform.sessions() as session, session.begin():
+# Requests that only read: their transactions run side by side (on SQLite, under WAL).
+_READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_db(request: Request, platform: PlatformDep) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, else rolled back.
+
+    A request that may write (POST, PUT, PATCH, DELETE) takes SQLite's write lock at its
+    first statement, so writers queue instead of failing on a stale snapshot
+    (``db.transaction``); GET and HEAD handlers never write.
+    """
+    unit_of_work = read_transaction if request.method in _READING_METHODS else transaction
+    with unit_of_work(platform.sessions) as session:
         yield session
 
 

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -52,13 +53,21 @@ class RunningServer:
 
 
 def start_process(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """A ``python -m cineflux`` process, quiet, with exactly this environment."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "cineflux", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    """A ``python -m cineflux`` process, with exactly this environment.
+
+    Its output goes to a log beside its data directory (``serve-<pid>.log``), the first
+    place to look when a browser test fails on a server error.
+    """
+    logs = Path(env["CINEFLUX_DATA_DIR"]).parent
+    with tempfile.NamedTemporaryFile(
+        dir=logs, prefix=f"{args[0]}-", suffix=".log", delete=False
+    ) as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cineflux", *args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:

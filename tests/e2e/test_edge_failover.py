@@ -148,11 +148,6 @@ STALL_RECORDER = """() => {
 }"""
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open bug: sign-in on this platform sometimes answers 500 while two edges heartbeat "
-    "every second on SQLite (suspected 'database is locked'); see the session note",
-)
 def test_playback_fails_over_to_the_second_edge_when_the_first_dies(page: Page, cdn: Cdn) -> None:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

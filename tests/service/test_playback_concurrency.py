@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from cineflux.catalog import service as catalog
 from cineflux.catalog.models import TitlePlays
-from cineflux.db import transaction, writing_transaction
+from cineflux.db import transaction
 from cineflux.platform import Platform
 from cineflux.playback import service as playback
 from cineflux.playback.flows import PlaybackContext, PlayRequest, start_playback
@@ -34,7 +34,7 @@ def test_fifty_plays_at_once_on_a_two_stream_plan_admit_exactly_two(platform: Pl
 
     def press_play() -> str:
         try:
-            with writing_transaction(platform.sessions) as session:
+            with transaction(platform.sessions) as session:
                 return start_playback(session, ctx=ctx, request=request).session.id
         except playback.StreamLimitReached:
             return "refused"
