@@ -5,43 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cineflux.delivery.errors import InvalidFillWindow
+from cineflux.edge.fill import FillWindow
 
 _WINDOW = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
-
-
-@dataclass(frozen=True)
-class FillWindow:
-    """Off-peak hours in a zone's local time; an end at or before the start is the next day."""
-
-    start: time
-    end: time
-    timezone: str
-
-    def label(self) -> dict[str, str]:
-        """The window as the fill plan states it."""
-        return {
-            "start": self.start.strftime("%H:%M"),
-            "end": self.end.strftime("%H:%M"),
-            "timezone": self.timezone,
-        }
-
-    def occurrence(self, now: datetime) -> tuple[datetime, datetime]:
-        """The window running at ``now``, else the next one, as UTC instants."""
-        zone = ZoneInfo(self.timezone)
-        today = now.astimezone(zone).date()
-        for offset in (-1, 0, 1):
-            day = today + timedelta(days=offset)
-            start = datetime.combine(day, self.start, tzinfo=zone)
-            end_day = day if self.end > self.start else day + timedelta(days=1)
-            end = datetime.combine(end_day, self.end, tzinfo=zone)
-            if end.astimezone(UTC) > now:
-                return start.astimezone(UTC), end.astimezone(UTC)
-        raise AssertionError("a daily window always occurs within a day")  # pragma: no cover
 
 
 def parse_fill_window(text: str, timezone: str) -> FillWindow:
@@ -54,10 +25,10 @@ def parse_fill_window(text: str, timezone: str) -> FillWindow:
     if start == end:
         raise InvalidFillWindow("a fill window cannot start and end at the same time")
     try:
-        ZoneInfo(timezone)
+        zone = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidFillWindow(f"unknown time zone {timezone!r}") from None
-    return FillWindow(start, end, timezone)
+    return FillWindow(start, end, zone)
 
 
 def history(plays_by_day: Mapping[date, int], *, today: date, days: int) -> list[int]:

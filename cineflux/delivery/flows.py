@@ -138,7 +138,7 @@ def fill_plan(
     sends its viewers to, and carries a token opening the package until the window ends.
     """
     get_site(session, site)
-    zone = ZoneInfo(config.fill_window.timezone)
+    zone = config.fill_window.zone
     start, end = config.fill_window.occurrence(now)
     live = [
         status

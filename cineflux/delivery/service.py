@@ -35,7 +35,7 @@ from cineflux.delivery.errors import (
     InvalidHeartbeat,
     SiteNotFound,
 )
-from cineflux.delivery.fill import FillWindow, parse_fill_window
+from cineflux.delivery.fill import parse_fill_window
 from cineflux.delivery.health import (
     HealthPolicy,
     Rotation,
@@ -52,6 +52,7 @@ from cineflux.delivery.steering import (
     spill_order,
 )
 from cineflux.edge import tokens
+from cineflux.edge.fill import FillWindow
 from cineflux.edge.media_types import CONTENT_TYPES as CONTENT_TYPES
 from cineflux.edge.media_types import MANIFEST_MAX_AGE as MANIFEST_MAX_AGE
 from cineflux.edge.media_types import SEGMENT_MAX_AGE as SEGMENT_MAX_AGE

@@ -34,7 +34,7 @@ HEARTBEAT_TARGET = "/api/cdn/heartbeat"
 SIGNATURE_HEADER = "X-Cineflux-Edge-Signature"
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 PLAN_POLL_SECONDS = 600.0
-PLAN_RETRY_SECONDS = 30.0
+PLAN_RETRY_SECONDS = 30.0  # at most; sooner when heartbeats are more frequent
 CONTACT_ERRORS = (OSError, TimeoutError, UpstreamError, ValueError)
 
 
@@ -157,8 +157,9 @@ class ControlPlane:
             except (*CONTACT_ERRORS, PlanError) as error:
                 logger.warning("fill plan unavailable", extra={"error": str(error)})
                 # A new edge asks before its first heartbeat registered its site, and a
-                # control plane comes back: try again soon rather than at the next poll.
-                poll = min(poll, PLAN_RETRY_SECONDS)
+                # control plane comes back: try again after the next heartbeat rather than
+                # at the next poll.
+                poll = min(poll, PLAN_RETRY_SECONDS, self.config.heartbeat_seconds)
             await asyncio.sleep(seconds_until_next_check(window, self.clock(), poll))
 
     def request_fill(self) -> bool:

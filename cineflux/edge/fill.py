@@ -28,6 +28,31 @@ class FillWindow:
     end: time
     zone: ZoneInfo
 
+    @property
+    def timezone(self) -> str:
+        """The zone's IANA name, e.g. ``Europe/Paris``."""
+        return self.zone.key
+
+    def label(self) -> dict[str, str]:
+        """The window as the fill plan states it."""
+        return {
+            "start": self.start.strftime("%H:%M"),
+            "end": self.end.strftime("%H:%M"),
+            "timezone": self.timezone,
+        }
+
+    def occurrence(self, now: datetime) -> tuple[datetime, datetime]:
+        """The window running at ``now``, else the next one, as UTC instants."""
+        today = now.astimezone(self.zone).date()
+        for offset in (-1, 0, 1):
+            day = today + timedelta(days=offset)
+            start = datetime.combine(day, self.start, tzinfo=self.zone)
+            end_day = day if self.end > self.start else day + timedelta(days=1)
+            end = datetime.combine(end_day, self.end, tzinfo=self.zone)
+            if end.astimezone(UTC) > now:
+                return start.astimezone(UTC), end.astimezone(UTC)
+        raise AssertionError("a daily window always occurs within a day")  # pragma: no cover
+
     def contains(self, now: datetime) -> bool:
         """Whether ``now`` (aware) falls inside the window."""
         local = now.astimezone(self.zone).time().replace(tzinfo=None)

@@ -118,3 +118,14 @@ def test_fill_stops_when_the_cache_is_full_without_evicting_what_it_filled(
     metrics = edge.metrics()
     assert metrics["cineflux_edge_cache_hits_total"] == stored
     assert metrics["cineflux_edge_evictions_total"] == 0
+
+
+def test_a_plan_refused_at_start_is_asked_again_after_the_next_heartbeat(
+    origin: Origin, launch: Launch, control: FakeControl
+) -> None:
+    # A new edge asks for its site's plan before its first heartbeat registered the site:
+    # the control plane answers 404. It must not wait for the next poll (10 minutes).
+    launch([origin.url], extra=["--control", control.url, "--heartbeat-seconds", "0.2"])
+    assert control.plan is None
+    wait_for(lambda: control.plan_requests >= 3, timeout=15)
+    assert control.refused == []
