@@ -9,6 +9,7 @@ from cineflux.mail import models as mail_models
 from cineflux.media import models as media_models
 from cineflux.playback import models as playback_models
 from cineflux.profiles import models as profiles_models
+from cineflux.protection import models as protection_models
 from cineflux.rights import models as rights_models
 from cineflux.telemetry import models as telemetry_models
 
@@ -22,6 +23,7 @@ __all__ = [
     "media_models",
     "playback_models",
     "profiles_models",
+    "protection_models",
     "rights_models",
     "telemetry_models",
 ]

@@ -1,0 +1,1 @@
+"""Content protection: per-title content keys (CENC), the key store, licences."""
