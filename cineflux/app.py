@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from cineflux import __version__
 from cineflux.accounts.api import router as accounts_router
@@ -50,6 +51,11 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.platform = platform
     install_problem_handlers(app)
     app.middleware("http")(log_requests)
+    if platform.settings.trusted_proxy_list:
+        # Outermost: every later layer (logs, steering, GeoIP, throttling) sees the viewer.
+        app.add_middleware(
+            ProxyHeadersMiddleware, trusted_hosts=platform.settings.trusted_proxy_list
+        )
 
     @app.middleware("http")
     async def security_headers(request: Any, call_next: Any) -> Response:

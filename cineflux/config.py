@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -113,6 +114,13 @@ class Settings(BaseSettings):
         description="keys signing edge URLs and checking edges' requests, 'kid:secret,...' "
         "(the first signs); derived from the secret key when unset",
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="comma-separated addresses or networks (CIDR) of the reverse proxies in "
+        "front of the app: their X-Forwarded-For and X-Forwarded-Proto are believed, so "
+        "steering, GeoIP, rights and sign-in throttling see the viewer's address; empty: "
+        "the connection's address",
+    )
     coverage_zones: Path | None = Field(
         default=None,
         description="JSON coverage zone file: client networks (CIDR) to delivery sites",
@@ -167,6 +175,21 @@ class Settings(BaseSettings):
     h264_preset: str = "veryfast"
     hevc_preset: str = "fast"
     av1_preset: int = Field(default=8, ge=0, le=13)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: str) -> str:
+        for item in _split(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """The reverse proxies whose forwarding headers are believed."""
+        return _split(self.trusted_proxies)
 
     @property
     def codec_list(self) -> tuple[str, ...]:
@@ -236,3 +259,7 @@ class Settings(BaseSettings):
             finally:
                 draft.unlink()
         return path.read_text().strip().encode()
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
