@@ -61,11 +61,40 @@ def show(title: Annotated[str, typer.Argument(help="title id or exact name")]) -
         details = catalog.details_to_json(session, found)
     print(
         json.dumps(
-            {"id": found.id, "name": found.name, "kind": found.kind, **details},
+            {
+                "id": found.id,
+                "name": found.name,
+                "kind": found.kind,
+                "credits_start_seconds": found.credits_start_seconds,
+                **details,
+            },
             ensure_ascii=False,
             indent=2,
         )
     )
+
+
+@app.command("credits-start")
+def credits_start(
+    title: Annotated[str, typer.Argument(help="film or episode: id or exact name")],
+    position: Annotated[
+        str, typer.Argument(help="where the end credits start: H:MM:SS, M:SS or seconds; none")
+    ],
+) -> None:
+    """Mark where a title's end credits start: watching past it completes the title, and
+    the player offers the next episode from there (none: the last 5 % and 20 s decide)."""
+    platform = load_platform()
+    try:
+        seconds = None if position.strip().lower() == "none" else catalog.parse_position(position)
+        with transaction(platform.sessions) as session:
+            found = catalog.set_credits_start(session, _find(session, title).id, seconds)
+            name = found.name
+    except catalog.InvalidTitle as error:
+        fail(str(error))
+    if seconds is None:
+        console.print(f"[bold]{name}[/] has no credits mark now")
+    else:
+        console.print(f"Credits of [bold]{name}[/] start at {seconds:g} s")
 
 
 @app.command("rank")

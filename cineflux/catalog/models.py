@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cineflux.db import Base, UTCDateTime, new_id
@@ -39,6 +39,9 @@ class Title(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Set when the title first becomes playable; subscribers only see published titles.
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # Where the end credits start in a film or episode (set by the operator): watching past
+    # it completes the title, and the player offers the next episode from there.
+    credits_start_seconds: Mapped[float | None] = mapped_column(Float)
 
     localizations: Mapped[list[TitleLocalization]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"

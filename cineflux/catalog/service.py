@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from cineflux.catalog import search
+from cineflux.catalog.episodes import EpisodeRef, following_episode
 from cineflux.catalog.models import (
     AGE_RATINGS,
     TITLE_KINDS,
@@ -506,6 +507,72 @@ def mark_published(session: Session, title_id: str, *, at: datetime) -> None:
     if title.published_at is None:
         title.published_at = at
         session.flush()
+
+
+def set_credits_start(session: Session, title_id: str, seconds: float | None) -> Title:
+    """Set where a film's or an episode's end credits start (None: it has no such mark)."""
+    title = get_title(session, title_id)
+    if title.kind not in ("movie", "episode"):
+        raise InvalidTitle(f"a {title.kind} is not played: set the credits of its episodes")
+    if seconds is not None and not (0 < seconds < 100 * 3600):
+        raise InvalidTitle("the credits start is a positive position in seconds")
+    title.credits_start_seconds = seconds
+    session.flush()
+    return title
+
+
+def parse_position(text: str) -> float:
+    """Seconds from ``H:MM:SS``, ``M:SS`` or plain seconds (``5412.5``); ``InvalidTitle``."""
+    parts = text.strip().split(":")
+    try:
+        if len(parts) > 3 or any(not p or p.startswith("-") for p in parts):
+            raise ValueError(text)
+        seconds = 0.0
+        for part in parts:
+            seconds = seconds * 60 + float(part)
+    except ValueError:
+        raise InvalidTitle(f"{text!r} is not a position (H:MM:SS, M:SS or seconds)") from None
+    return seconds
+
+
+def strictest_rating(session: Session, title: Title) -> str:
+    """The strictest rating of a title and its season and series (what a viewer must meet)."""
+    ratings = [title.age_rating]
+    parent_id = title.parent_id
+    while parent_id is not None and len(ratings) < 4:
+        parent = get_title(session, parent_id)
+        ratings.append(parent.age_rating)
+        parent_id = parent.parent_id
+    return max(ratings, key=minimum_age)
+
+
+def titles_by_id(session: Session, ids: Sequence[str]) -> dict[str, Title]:
+    """The titles with these ids (unknown ids are left out)."""
+    if not ids:
+        return {}
+    return {t.id: t for t in session.scalars(select(Title).where(Title.id.in_(set(ids))))}
+
+
+def next_episode(session: Session, episode: Title) -> Title | None:
+    """The episode after this one in its series (next number, else the next season's
+    first), or None for a film or the series' last episode."""
+    if episode.kind != "episode" or episode.parent_id is None:
+        return None
+    season = session.get(Title, episode.parent_id)
+    if season is None or season.parent_id is None:
+        return None
+    seasons = {
+        s.id: s.number
+        for s in session.scalars(select(Title).where(Title.parent_id == season.parent_id))
+    }
+    rows = session.execute(
+        select(Title.id, Title.parent_id, Title.number).where(
+            Title.parent_id.in_(list(seasons)), Title.kind == "episode"
+        )
+    )
+    episodes = [EpisodeRef(tid, seasons.get(parent or ""), number) for tid, parent, number in rows]
+    following = following_episode(EpisodeRef(episode.id, season.number, episode.number), episodes)
+    return session.get(Title, following.title_id) if following is not None else None
 
 
 def get_title(session: Session, title_id: str) -> Title:

@@ -9,7 +9,7 @@ resume position and count the play once; stopping frees the stream at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,7 @@ from cineflux.edge import tokens
 from cineflux.media import service as media
 from cineflux.platform import Platform
 from cineflux.playback import service as playback
+from cineflux.playback.licences import LicenceServers, PlayProtection, play_protection
 from cineflux.playback.models import PlaybackSession
 from cineflux.playback.service import (
     Device,
@@ -39,6 +40,8 @@ from cineflux.playback.service import (
     VideoRung,
 )
 from cineflux.profiles import service as profiles
+from cineflux.profiles.watching import next_episode_offer_at
+from cineflux.protection.keystore import KeyStore, key_store
 from cineflux.rights import service as rights
 from cineflux.rights.chronology import paris_date
 from cineflux.rights.territory import GeoResolver, locate_viewer
@@ -62,6 +65,9 @@ class PlaybackContext:
     platform_profile: str
     default_territory: str
     geo: GeoResolver | None = None
+    # Encrypted titles: their keys, and the licence servers of the key systems.
+    keys: KeyStore | None = None
+    licence_servers: LicenceServers = field(default_factory=LicenceServers)
 
     @classmethod
     def of(cls, platform: Platform, *, origin_url: str | None = None) -> PlaybackContext:
@@ -98,6 +104,8 @@ class PlaybackContext:
             platform_profile=settings.platform_profile,
             default_territory=settings.default_territory,
             geo=geo,
+            keys=key_store(settings),
+            licence_servers=LicenceServers.from_settings(settings),
         )
 
 
@@ -141,6 +149,17 @@ class SignedManifests:
 
 
 @dataclass(frozen=True)
+class NextEpisode:
+    """The episode a player offers once this one nears its end, and from when."""
+
+    title_id: str
+    name: str
+    season: int | None
+    number: int | None
+    offer_at_seconds: float | None
+
+
+@dataclass(frozen=True)
 class PlaybackStart:
     """Everything a player needs to start: where, with which token, from where in the film."""
 
@@ -155,6 +174,10 @@ class PlaybackStart:
     resume_position_seconds: float
     duration_seconds: float | None
     policy: PlaybackPolicy
+    credits_start_seconds: float | None = None
+    next_episode: NextEpisode | None = None
+    # The key system and key ids of an encrypted title; None in clear.
+    protection: PlayProtection | None = None
 
 
 @dataclass(frozen=True)
@@ -281,6 +304,23 @@ def _resume_position(session: Session, request: PlayRequest) -> float:
     return 0.0 if entry is None or entry.completed else entry.position_seconds
 
 
+def _next_episode(
+    session: Session, *, title: Title, profile: Profile, duration: float | None
+) -> NextEpisode | None:
+    """The published episode after this one, if any (the play itself is authorised then)."""
+    following = catalog.next_episode(session, title)
+    if following is None or following.published_at is None:
+        return None
+    season = catalog.get_title(session, following.parent_id) if following.parent_id else None
+    return NextEpisode(
+        title_id=following.id,
+        name=catalog.localized(following, profile.language)[0],
+        season=season.number if season is not None else None,
+        number=following.number,
+        offer_at_seconds=next_episode_offer_at(duration, title.credits_start_seconds),
+    )
+
+
 def start_playback(
     session: Session, *, ctx: PlaybackContext, request: PlayRequest
 ) -> PlaybackStart:
@@ -299,6 +339,13 @@ def start_playback(
     territory = check_rights(session, ctx=ctx, request=request, now=now)
     package = _package(session, title)
     heights = _heights(package, device=device, entitlements=entitlements)
+    protection = play_protection(
+        session,
+        keys=ctx.keys,
+        title_id=title.id,
+        device_drm=device.drm,
+        servers=ctx.licence_servers,
+    )
     resume_from = _resume_position(session, request)
     row = playback.admit(
         session,
@@ -341,6 +388,11 @@ def start_playback(
         resume_position_seconds=resume_from,
         duration_seconds=package.duration_seconds,
         policy=ctx.policy,
+        protection=protection,
+        credits_start_seconds=title.credits_start_seconds,
+        next_episode=_next_episode(
+            session, title=title, profile=profile, duration=package.duration_seconds
+        ),
     )
 
 
@@ -377,6 +429,7 @@ def _save_progress(session: Session, *, ctx: PlaybackContext, row: PlaybackSessi
         title_id=row.title_id,
         position_seconds=row.position_seconds,
         duration_seconds=row.duration_seconds,
+        credits_start_seconds=catalog.get_title(session, row.title_id).credits_start_seconds,
     )
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from cineflux.playback.flows import PlaybackRenewal, PlaybackStart, SignedManifests, Track
+from cineflux.playback.flows import PlaybackRenewal, PlaybackStart, Track
+from cineflux.playback.manifest_api import manifest_path
 from cineflux.playback.models import PlaybackSession
 from cineflux.playback.service import Device
+from cineflux.protection.cenc import CLEAR_KEY
 
 
 class DeviceIn(BaseModel):
@@ -62,10 +65,33 @@ class TrackRead(BaseModel):
 
 
 class ManifestsRead(BaseModel):
-    """Signed manifest paths: append one to any of the base URLs."""
+    """The play's personalised manifests, on this API: only the video it may have, segments
+    on the base URLs in order, under the token (the session's account only)."""
 
     dash: str
     hls: str
+
+
+class NextEpisodeRead(BaseModel):
+    """The episode to offer once this one nears its end."""
+
+    title_id: str
+    name: str
+    season: int | None
+    number: int | None
+    offer_at_seconds: Annotated[
+        float | None, Field(description="offer it from here: the credits, else the last 20 s")
+    ]
+
+
+class LicenceRead(BaseModel):
+    """Where the player gets the keys of an encrypted title (EME)."""
+
+    key_system: Annotated[str, Field(description="EME key system, e.g. org.w3.clearkey")]
+    url: Annotated[
+        str, Field(description="POST the CDM's licence request here, as the same account")
+    ]
+    key_ids: Annotated[list[str], Field(description="the title's key ids, 32 hex digits")]
 
 
 class PlaybackRead(BaseModel):
@@ -91,6 +117,11 @@ class PlaybackRead(BaseModel):
     duration_seconds: float | None
     heartbeat_interval_seconds: int
     session_timeout_seconds: int
+    licence: Annotated[
+        LicenceRead | None, Field(description="set when the title is encrypted (CENC)")
+    ] = None
+    credits_start_seconds: float | None = None
+    next_episode: NextEpisodeRead | None = None
 
 
 class HeartbeatIn(BaseModel):
@@ -120,13 +151,27 @@ class ActivePlaybackRead(BaseModel):
     position_seconds: float
 
 
-def _manifests(signed: SignedManifests) -> ManifestsRead:
-    return ManifestsRead(dash=signed.dash, hls=signed.hls)
+def _manifests(session_id: str) -> ManifestsRead:
+    return ManifestsRead(
+        dash=manifest_path(session_id, "dash"), hls=manifest_path(session_id, "hls")
+    )
 
 
 def _track(track: Track) -> TrackRead:
     return TrackRead(
         language=track.language, name=track.name, codecs=track.codecs, forced=track.forced
+    )
+
+
+def _licence(start: PlaybackStart) -> LicenceRead | None:
+    if start.protection is None:
+        return None
+    system = start.protection.key_system
+    url = f"/api/playback/{start.session.id}/license"
+    return LicenceRead(
+        key_system=system,
+        url=url if system == CLEAR_KEY else f"{url}/{system}",
+        key_ids=list(start.protection.kids),
     )
 
 
@@ -138,7 +183,7 @@ def playback_read(start: PlaybackStart) -> PlaybackRead:
         title_id=row.title_id,
         profile_id=row.profile_id,
         base_urls=start.base_urls,
-        manifests=_manifests(start.manifests),
+        manifests=_manifests(row.id),
         token=start.manifests.token,
         token_expires_at=start.manifests.expires_at,
         poster=start.poster,
@@ -150,6 +195,11 @@ def playback_read(start: PlaybackStart) -> PlaybackRead:
         duration_seconds=start.duration_seconds,
         heartbeat_interval_seconds=start.policy.heartbeat_seconds,
         session_timeout_seconds=start.policy.session_timeout_seconds,
+        licence=_licence(start),
+        credits_start_seconds=start.credits_start_seconds,
+        next_episode=(
+            NextEpisodeRead(**asdict(start.next_episode)) if start.next_episode else None
+        ),
     )
 
 
@@ -157,7 +207,7 @@ def heartbeat_read(renewal: PlaybackRenewal) -> HeartbeatRead:
     """The API's view of a renewed play."""
     return HeartbeatRead(
         session_id=renewal.session.id,
-        manifests=_manifests(renewal.manifests),
+        manifests=_manifests(renewal.session.id),
         token=renewal.manifests.token,
         token_expires_at=renewal.manifests.expires_at,
         heartbeat_interval_seconds=renewal.policy.heartbeat_seconds,

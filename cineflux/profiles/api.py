@@ -197,7 +197,7 @@ def record_progress(
     user: ApiUserDep,
 ) -> HistoryEntryRead:
     """Remember where the profile is in a title (the player calls this as it plays)."""
-    catalog.get_title(db, title_id)
+    title = catalog.get_title(db, title_id)
     entry = profiles.record_progress(
         db,
         clock=platform.clock,
@@ -206,6 +206,7 @@ def record_progress(
         title_id=title_id,
         position_seconds=body.position_seconds,
         duration_seconds=body.duration_seconds,
+        credits_start_seconds=title.credits_start_seconds,
     )
     return _entry(entry)
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from cineflux.clock import Clock
 from cineflux.profiles.models import AdultCode, Profile, ViewingEntry
+from cineflux.profiles.watching import is_watched
 
 MAX_PROFILES = 5
 RATINGS = ("TP", "10", "12", "16", "18")
@@ -230,8 +231,9 @@ def record_progress(
     title_id: str,
     position_seconds: float,
     duration_seconds: float | None,
+    credits_start_seconds: float | None = None,
 ) -> ViewingEntry:
-    """Remember where a profile is in a title (completed past 95% of it)."""
+    """Remember where a profile is in a title (completed past 95% of it or its credits)."""
     get_profile(session, user_id=user_id, profile_id=profile_id)
     if position_seconds < 0 or (duration_seconds is not None and duration_seconds <= 0):
         raise InvalidProfile("positions and durations are positive")
@@ -241,7 +243,7 @@ def record_progress(
         session.add(entry)
     entry.position_seconds = position_seconds
     entry.duration_seconds = duration_seconds
-    entry.completed = bool(duration_seconds) and position_seconds >= 0.95 * (duration_seconds or 0)
+    entry.completed = is_watched(position_seconds, duration_seconds, credits_start_seconds)
     entry.updated_at = clock.now()
     session.flush()
     return entry
@@ -272,10 +274,15 @@ def history(
 
 def forget_title(session: Session, *, user_id: str, profile_id: str, title_id: str) -> None:
     """Remove a title from a profile's history."""
+    forget_titles(session, user_id=user_id, profile_id=profile_id, title_ids=[title_id])
+
+
+def forget_titles(session: Session, *, user_id: str, profile_id: str, title_ids: list[str]) -> None:
+    """Remove titles (a film, or every episode of a series) from a profile's history."""
     get_profile(session, user_id=user_id, profile_id=profile_id)
     session.execute(
         delete(ViewingEntry).where(
-            ViewingEntry.profile_id == profile_id, ViewingEntry.title_id == title_id
+            ViewingEntry.profile_id == profile_id, ViewingEntry.title_id.in_(title_ids)
         )
     )
     session.flush()
