@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from typing import Annotated
 
+import anyio
+from anyio.lowlevel import RunVar
 from fastapi import Depends, Request
+from fastapi.concurrency import contextmanager_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -37,16 +41,44 @@ PlatformDep = Annotated[Platform, Depends(get_platform)]
 _READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_db(request: Request, platform: PlatformDep) -> Iterator[Session]:
+# Writing requests of this process's event loop queue here on SQLite (see get_db).
+_sqlite_writers: RunVar[anyio.Lock] = RunVar("cineflux_sqlite_writers")
+
+
+def _writers_queue(platform: Platform) -> anyio.Lock | None:
+    """The event loop's queue of writing requests on SQLite (None on PostgreSQL)."""
+    if platform.engine.dialect.name != "sqlite":
+        return None
+    try:
+        return _sqlite_writers.get()
+    except LookupError:
+        lock = anyio.Lock()
+        _sqlite_writers.set(lock)
+        return lock
+
+
+async def get_db(request: Request, platform: PlatformDep) -> AsyncIterator[Session]:
     """One transaction per request: committed when the handler returns, else rolled back.
 
     A request that may write (POST, PUT, PATCH, DELETE) takes SQLite's write lock at its
     first statement, so writers queue instead of failing on a stale snapshot
-    (``db.transaction``); GET and HEAD handlers never write.
+    (``db.transaction``); GET and HEAD handlers never write. On SQLite, this process's
+    writers first queue on a lock in the event loop, holding neither a thread nor a
+    connection: queued in ``BEGIN IMMEDIATE`` they held both, and under load (more
+    concurrent writers than the thread pool) the one holding the write lock could get no
+    thread to finish on, so every writer waited out the busy timeout.
     """
-    unit_of_work = read_transaction if request.method in _READING_METHODS else transaction
-    with unit_of_work(platform.sessions) as session:
-        yield session
+    if request.method in _READING_METHODS:
+        async with contextmanager_in_threadpool(read_transaction(platform.sessions)) as session:
+            yield session
+        return
+    writers = _writers_queue(platform)
+    async with AsyncExitStack() as stack:
+        if writers is not None:
+            await stack.enter_async_context(writers)
+        yield await stack.enter_async_context(
+            contextmanager_in_threadpool(transaction(platform.sessions))
+        )
 
 
 DbDep = Annotated[Session, Depends(get_db)]
