@@ -118,8 +118,17 @@ class Device:
     drm: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The device as the session row keeps it (for personalised manifests later)."""
+        """The device as the session row keeps it (its personalised manifests read it)."""
         return {"codecs": list(self.codecs), "max_height": self.max_height, "drm": list(self.drm)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Device:
+        """The device a session row kept."""
+        return cls(
+            codecs=tuple(data.get("codecs") or ()),
+            max_height=data.get("max_height"),
+            drm=tuple(data.get("drm") or ()),
+        )
 
 
 def checked_device(device: Device) -> Device:
@@ -149,18 +158,37 @@ class VideoRung:
     height: int
 
 
+@dataclass(frozen=True)
+class VideoLimit:
+    """Which video rungs a play may receive: the codec families the device decodes, no
+    taller than the plan's resolution and the device's screen."""
+
+    families: frozenset[str]
+    max_height: int
+
+    @classmethod
+    def of(cls, device: Device, *, plan_resolution: str | None) -> VideoLimit:
+        """The limit of this device on a plan of this resolution (SD when unknown)."""
+        caps = [PLAN_HEIGHTS.get(plan_resolution or "", PLAN_HEIGHTS["SD"])]
+        if device.max_height is not None:
+            caps.append(device.max_height)
+        return cls(frozenset(codec_family(codec) for codec in device.codecs), min(caps))
+
+    def allows(self, codecs: str, height: int | None) -> bool:
+        """Whether a rung of this codec and height may be played (an unknown height may not)."""
+        return (
+            height is not None
+            and height <= self.max_height
+            and codec_family(codecs) in self.families
+        )
+
+
 def playable_heights(
     rungs: Iterable[VideoRung], *, device: Device, plan_resolution: str | None
 ) -> list[int]:
     """The heights of the rungs the device decodes and the plan and the screen allow."""
-    decoded = {codec_family(codec) for codec in device.codecs}
-    caps = [PLAN_HEIGHTS.get(plan_resolution or "", PLAN_HEIGHTS["SD"])]
-    if device.max_height is not None:
-        caps.append(device.max_height)
-    cap = min(caps)
-    return sorted(
-        rung.height for rung in rungs if codec_family(rung.codecs) in decoded and rung.height <= cap
-    )
+    limit = VideoLimit.of(device, plan_resolution=plan_resolution)
+    return sorted(rung.height for rung in rungs if limit.allows(rung.codecs, rung.height))
 
 
 # --- Sessions -----------------------------------------------------------------------------
@@ -274,6 +302,24 @@ def get_session(session: Session, *, user_id: str, session_id: str) -> PlaybackS
     return row
 
 
+def live_session(
+    session: Session, *, user_id: str, session_id: str, now: datetime, policy: PlaybackPolicy
+) -> PlaybackSession:
+    """One of the account's sessions that still counts at ``now``.
+
+    A stopped session, or one silent past the timeout, has lost its place (another screen
+    may have taken it): ``PlaybackSessionEnded``, and the player asks for a new play.
+    """
+    row = get_session(session, user_id=user_id, session_id=session_id)
+    if row.stopped_at is not None:
+        raise PlaybackSessionEnded("this play was stopped; start it again")
+    if now - row.last_heartbeat_at >= policy.timeout:
+        raise PlaybackSessionEnded(
+            f"no heartbeat for {policy.session_timeout_seconds} s: the play ended; start it again"
+        )
+    return row
+
+
 def _checked_position(row: PlaybackSession, position_seconds: float) -> float:
     if not position_seconds >= 0:  # also refuses NaN
         raise InvalidPlaybackRequest("the position is a number of seconds, 0 or more")
@@ -292,18 +338,9 @@ def heartbeat(
     now: datetime,
     policy: PlaybackPolicy,
 ) -> PlaybackSession:
-    """The player still plays at ``position_seconds``: the session counts for another while.
-
-    A stopped session, or one silent past the timeout, has lost its place (another screen
-    may have taken it): ``PlaybackSessionEnded``, and the player asks for a new play.
-    """
-    row = get_session(session, user_id=user_id, session_id=session_id)
-    if row.stopped_at is not None:
-        raise PlaybackSessionEnded("this play was stopped; start it again")
-    if now - row.last_heartbeat_at >= policy.timeout:
-        raise PlaybackSessionEnded(
-            f"no heartbeat for {policy.session_timeout_seconds} s: the play ended; start it again"
-        )
+    """The player still plays at ``position_seconds``: the session counts for another while
+    (``PlaybackSessionEnded`` once it no longer does, see ``live_session``)."""
+    row = live_session(session, user_id=user_id, session_id=session_id, now=now, policy=policy)
     row.position_seconds = _checked_position(row, position_seconds)
     row.last_heartbeat_at = max(row.last_heartbeat_at, now)
     session.flush()

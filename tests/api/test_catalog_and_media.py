@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from urllib.parse import urljoin
 
 import m3u8
 import pytest
 from fastapi.testclient import TestClient
+from lxml import etree  # type: ignore[import-untyped]
 
 from cineflux.billing import service as billing
 from cineflux.db import transaction
 from cineflux.media.flows import IngestResult
+from cineflux.media.manifests import dash_references, dash_representations, hls_references
+from cineflux.media.writers import DASH_NS
 from cineflux.platform import Platform
 from tests.api.conftest import make_user, sign_in
 
@@ -43,7 +47,13 @@ def test_title_page_offers_play_and_lists_renditions(
     assert "640\u00d7360" in page.text and "416\u00d7234" in page.text
 
 
-def _play(client: TestClient, platform: Platform, user_id: str, title_id: str) -> dict[str, Any]:
+def _play(
+    client: TestClient,
+    platform: Platform,
+    user_id: str,
+    title_id: str,
+    device: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Subscribe the user, then authorise a play as the player does."""
     with transaction(platform.sessions) as session:
         billing.subscribe(
@@ -57,7 +67,8 @@ def _play(client: TestClient, platform: Platform, user_id: str, title_id: str) -
             card_number="4242424242424242",
         )
     (profile,) = client.get("/api/profiles").json()
-    body = {"title_id": title_id, "profile_id": profile["id"], "device": {"codecs": ["avc1"]}}
+    device = device or {"codecs": ["avc1"], "drm": ["clearkey"]}
+    body = {"title_id": title_id, "profile_id": profile["id"], "device": device}
     answer = client.post("/api/playback", json=body)
     assert answer.status_code == 201, answer.text
     return dict(answer.json())
@@ -75,10 +86,43 @@ def test_player_page_loads_shaka_on_the_chosen_format(
     assert signed_in.get(f"/titles/{published.title_id}/watch?format=smooth").status_code == 422
     # The page signs nothing: the paths come with the authorised play.
     assert "/t/" not in dash.text
-    manifests = _play(signed_in, platform, user_id, published.title_id)["manifests"]
-    signed = rf"/t/[A-Za-z0-9_.-]+/{published.storage_prefix}/%s"
-    assert re.fullmatch(signed % r"manifest\.mpd", manifests["dash"])
-    assert re.fullmatch(signed % r"master\.m3u8", manifests["hls"])
+    play = _play(signed_in, platform, user_id, published.title_id)
+    assert play["manifests"] == {
+        "dash": f"/api/playback/{play['session_id']}/manifest.mpd",
+        "hls": f"/api/playback/{play['session_id']}/master.m3u8",
+    }
+    assert re.fullmatch(r"[A-Za-z0-9_.-]+", play["token"])
+
+
+def test_the_personalised_manifests_of_an_ingested_title_reach_only_stored_objects(
+    signed_in: TestClient, platform: Platform, user_id: str, published: IngestResult
+) -> None:
+    # A screen of 240 lines: the 360p rung is left out, and everything else is there.
+    device = {"codecs": ["avc1", "mp4a"], "max_height": 240, "drm": ["clearkey"]}
+    play = _play(signed_in, platform, user_id, published.title_id, device)
+    assert play["video_heights"] == [234]
+    without_cookies = TestClient(signed_in.app)
+    mpd = signed_in.get(play["manifests"]["dash"]).text
+    (base,) = [
+        element.text for element in etree.fromstring(mpd.encode()).iter(f"{{{DASH_NS}}}BaseURL")
+    ]
+    assert base == f"http://testserver/t/{play['token']}/{published.storage_prefix}/"
+    representations = dash_representations(mpd)
+    assert [(r.content_type, r.height) for r in representations] == [
+        ("video", 234),
+        ("audio", None),
+    ]
+    for reference in dash_references(mpd):
+        assert without_cookies.get(urljoin(base, reference)).status_code == 200
+
+    master = m3u8.loads(signed_in.get(play["manifests"]["hls"]).text)
+    (variant,) = master.playlists
+    assert variant.stream_info.resolution == (416, 234)
+    assert variant.uri == base + "video/" + variant.uri.removeprefix(base + "video/")
+    media = without_cookies.get(variant.uri)
+    assert media.status_code == 200
+    for reference in hls_references(media.text):
+        assert without_cookies.get(urljoin(variant.uri, reference)).status_code == 200
 
 
 def test_the_played_paths_are_served_by_the_origin_without_cookies(
@@ -90,7 +134,7 @@ def test_the_played_paths_are_served_by_the_origin_without_cookies(
 ) -> None:
     client_without_cookies = TestClient(signed_in.app)
     play = _play(signed_in, platform, user_id, published.title_id)
-    manifest = play["manifests"]["dash"]
+    manifest = f"/t/{play['token']}/{published.storage_prefix}/manifest.mpd"
     # No edge is registered, and no origin URL configured: this very server is the only one.
     assert play["base_urls"] == ["http://testserver"]
     with caplog.at_level(logging.INFO, logger="cineflux.http"):

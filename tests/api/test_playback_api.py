@@ -49,7 +49,7 @@ def test_a_play_is_started_renewed_by_heartbeats_and_stopped(
     play = start(client, viewer, film_id)
     session_id = play["session_id"]
     assert play["base_urls"] == ["http://testserver"]
-    assert play["manifests"]["dash"] == f"/t/{play['token']}/titles/{film_id}/manifest.mpd"
+    assert play["manifests"]["dash"] == f"/api/playback/{session_id}/manifest.mpd"
     assert play["heartbeat_interval_seconds"] == 30
     assert play["session_timeout_seconds"] == 90
     assert [t["language"] for t in play["audio_tracks"]] == ["fr", "en"]
@@ -61,7 +61,7 @@ def test_a_play_is_started_renewed_by_heartbeats_and_stopped(
     beat = client.post(f"/api/playback/{session_id}/heartbeat", json={"position_seconds": 42.5})
     assert beat.status_code == 200
     assert beat.json()["token"] != play["token"]
-    assert beat.json()["manifests"]["hls"].endswith(f"/titles/{film_id}/master.m3u8")
+    assert beat.json()["manifests"]["hls"] == f"/api/playback/{session_id}/master.m3u8"
     history = client.get(f"/api/profiles/{viewer.profile_id}/history").json()
     assert [(e["title_id"], e["position_seconds"]) for e in history] == [(film_id, 42.5)]
 
@@ -88,7 +88,7 @@ def test_the_answers_token_opens_the_package_at_the_origin_and_no_other_title(
     assert claims.session_id == play["session_id"]
     anonymous = TestClient(client.app)
     # No file was stored for this package: the route answers 404 for it, 403 for another.
-    assert anonymous.get(play["manifests"]["dash"]).status_code == 404
+    assert anonymous.get(f"/t/{play['token']}/titles/{film_id}/manifest.mpd").status_code == 404
     other = f"/t/{play['token']}/titles/someone-else/manifest.mpd"
     assert anonymous.get(other).status_code == 403
 

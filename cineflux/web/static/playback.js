@@ -94,7 +94,9 @@ class CinefluxPlayback {
     this.adopt(answer);
     const dataset = video.dataset;
     dataset.bases = JSON.stringify(answer.base_urls);
-    dataset.manifest = dataset.format === "hls" ? answer.manifests.hls : answer.manifests.dash;
+    // The play's personalised manifest, on this API; its segments are on the ranked servers.
+    const manifest = dataset.format === "hls" ? answer.manifests.hls : answer.manifests.dash;
+    dataset.manifest = new URL(manifest, window.location.origin).href;
     if (answer.thumbnails) dataset.thumbnails = answer.thumbnails;
     if (answer.resume_position_seconds > 0) {
       video.addEventListener("loadedmetadata", () => {

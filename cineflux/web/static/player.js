@@ -4,10 +4,11 @@
 "use strict";
 
 // Steering hands the page several base URLs (edges of the viewer's site, then spill-over
-// sites, the origin last) and one signed path per file. Every request the player makes is
-// given one URI per base, in the current order, so that Shaka's retry moves to the next
-// edge on an error or a timeout; the base that answered last goes first from then on, so a
-// dead edge costs one failed request, not one per segment.
+// sites, the origin last); the personalised manifest lists them too. Every signed request
+// (/t/<token>/...) the player makes is given one URI per base, in the current order, so
+// that Shaka's retry moves to the next edge on an error or a timeout; the base that
+// answered last goes first from then on, so a dead edge costs one failed request, not one
+// per segment. The API's own requests (the manifest) stay where they are.
 class EdgeFailover {
   constructor(bases) {
     this.bases = bases.map((base) => base.replace(/\/$/, ""));
@@ -19,10 +20,11 @@ class EdgeFailover {
   }
 
   expand(request) {
-    if (request.uris.length !== 1) return;
+    // Several URIs: the MPD's BaseURLs, the same path on each server, in steering's order.
     const base = this.baseOf(request.uris[0]);
     if (base === null) return;
     const path = request.uris[0].slice(base.length);
+    if (!path.startsWith("/t/")) return;
     request.uris = this.bases.map((b) => b + path);
   }
 
@@ -295,7 +297,7 @@ async function startPlayer() {
     window.cinefluxQoe = qoe;
   }
   try {
-    await player.load(failover.bases[0] + video.dataset.manifest);
+    await player.load(video.dataset.manifest);
   } catch (error) {
     show(`Could not load the stream (error ${error.code ?? error})`);
     return;

@@ -1,0 +1,88 @@
+"""A playback session's personalised manifests over HTTP, for the session's account only.
+
+``POST /api/playback`` names them in its answer (``manifests``); players load them from this
+API and everything else (HLS media playlists, segments) from the servers inside them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+
+from cineflux.platform import Platform
+from cineflux.playback.flows import PlaybackContext
+from cineflux.playback.session_manifests import MEDIA_TYPES, ManifestKind, session_manifest
+from cineflux.web.deps import ApiUserDep, DbDep, PlatformDep
+
+PREFIX = "/api/playback"
+FILE_NAMES: dict[ManifestKind, str] = {"dash": "manifest.mpd", "hls": "master.m3u8"}
+
+router = APIRouter(prefix=PREFIX, tags=["playback"])
+
+SessionIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+def manifest_path(session_id: str, kind: ManifestKind) -> str:
+    """Where the session's manifest of this kind is, on this API."""
+    return f"{PREFIX}/{session_id}/{FILE_NAMES[kind]}"
+
+
+def _answer(
+    kind: ManifestKind,
+    session_id: str,
+    request: Request,
+    platform: Platform,
+    user_id: str,
+    db: DbDep,
+) -> Response:
+    settings = platform.settings
+    # Unconfigured, the origin is this very server, at the address the client used.
+    unconfigured = settings.cdn_origin_url is None and settings.public_url is None
+    ctx = PlaybackContext.of(
+        platform, origin_url=str(request.base_url).rstrip("/") if unconfigured else None
+    )
+    manifest = session_manifest(
+        db,
+        ctx=ctx,
+        storage=platform.storage,
+        user_id=user_id,
+        session_id=session_id,
+        kind=kind,
+        client_ip=request.client.host if request.client else None,
+    )
+    # Personal, and it holds the session's token: never kept by a cache.
+    headers = {"Cache-Control": "private, no-store"}
+    return Response(manifest.body, media_type=manifest.media_type, headers=headers)
+
+
+def _documented(kind: ManifestKind) -> dict[int | str, dict[str, object]]:
+    return {200: {"content": {MEDIA_TYPES[kind]: {}}, "description": "the manifest"}}
+
+
+@router.get(
+    "/{session_id}/manifest.mpd",
+    response_class=Response,
+    responses=_documented("dash"),
+    operation_id="playback_dash_manifest",
+)
+def dash_manifest(
+    session_id: SessionIdPath, request: Request, platform: PlatformDep, user: ApiUserDep, db: DbDep
+) -> Response:
+    """The play's DASH MPD: the video it may have, segments on its ranked servers. 410
+    once the play was stopped or lapsed."""
+    return _answer("dash", session_id, request, platform, user.id, db)
+
+
+@router.get(
+    "/{session_id}/master.m3u8",
+    response_class=Response,
+    responses=_documented("hls"),
+    operation_id="playback_hls_manifest",
+)
+def hls_manifest(
+    session_id: SessionIdPath, request: Request, platform: PlatformDep, user: ApiUserDep, db: DbDep
+) -> Response:
+    """The play's HLS multivariant playlist: the variants it may have, media playlists on
+    its first server. 410 once the play was stopped or lapsed."""
+    return _answer("hls", session_id, request, platform, user.id, db)
