@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import ValidationError
 
+from cineflux.telemetry import flows
 from cineflux.telemetry import service as telemetry
 from cineflux.telemetry.schemas import QoeAccepted, QoeBatchIn
 from cineflux.web.deps import ApiUserDep, DbDep, PlatformDep
@@ -15,6 +16,7 @@ from cineflux.web.problems import Problem
 router = APIRouter(prefix="/api/qoe", tags=["qoe"])
 # A full batch of 100 events with CMCD data is under 40 KiB.
 MAX_BATCH_BYTES = 64 * 1024
+QOE_POLICY = telemetry.QoePolicy()
 
 
 async def _bounded_body(request: Request) -> bytes:
@@ -55,20 +57,28 @@ def report_events(
     body: Annotated[bytes, Depends(_bounded_body)],
 ) -> QoeAccepted:
     """A batch of one playback session's QoE events (startup, rebuffers, time played,
-    bitrate switches, errors, CMCD), as the player sends it every few seconds."""
+    bitrate switches, errors, CMCD), as the player sends it every few seconds.
+
+    404 for a session that is not the caller's account's; 429 with ``Retry-After`` past
+    the account's events per minute."""
     try:
         batch = QoeBatchIn.model_validate_json(body)
     except ValidationError as error:
         errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors()]
         raise Problem(422, "Invalid QoE batch", "the batch does not match", errors=errors) from None
     try:
-        stored = telemetry.record_batch(
+        stored = flows.report_events(
             db,
             clock=platform.clock,
+            policy=QOE_POLICY,
             user_id=user.id,
             user_agent=request.headers.get("user-agent"),
             batch=batch.to_batch(),
         )
+    except telemetry.QoeRateLimited as error:
+        raise HTTPException(
+            429, str(error), headers={"Retry-After": str(error.retry_after)}
+        ) from None
     except telemetry.InvalidQoeBatch as error:
         loc = ["events", error.index] if error.index is not None else ["events"]
         raise Problem(

@@ -14,6 +14,7 @@ from cineflux.db import transaction
 from cineflux.telemetry import service as telemetry
 from cineflux.telemetry.metrics import parse_since
 
+PRUNE_CHUNK = 10_000
 app = typer.Typer(help="Quality of experience reported by players.", no_args_is_help=True)
 
 
@@ -67,6 +68,35 @@ def report(
             str(group.errors),
         )
     console.print(table)
+
+
+@app.command("prune")
+def prune(
+    older_than: Annotated[
+        str, typer.Option(help="delete raw events older than this: 30d, 12h, 90m")
+    ] = f"{telemetry.QoePolicy().retention.days}d",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
+) -> None:
+    """Delete raw QoE events past their retention (run it daily); hourly rollups stay."""
+    platform = load_platform()
+    now = platform.clock.now()
+    try:
+        before = parse_since(older_than, now=now)
+    except ValueError as error:
+        fail(str(error))
+    if before > now:
+        fail("--older-than goes back in time: 30d, 12h, 90m")
+    deleted = 0
+    while True:  # one short transaction per chunk: writers are never held up for long
+        with transaction(platform.sessions) as session:
+            chunk = telemetry.prune_events(session, before=before, limit=PRUNE_CHUNK)
+        deleted += chunk
+        if chunk < PRUNE_CHUNK:
+            break
+    if as_json:
+        print(json.dumps({"before": before.isoformat(), "deleted": deleted}))
+    else:
+        console.print(f"Deleted {deleted} QoE events from before {before:%Y-%m-%d %H:%M} UTC.")
 
 
 def _cells(values: dict[str, float] | None, show: Callable[[float], str]) -> list[str]:

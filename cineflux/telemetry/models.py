@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cineflux.db import Base, UTCDateTime, new_id
@@ -19,10 +19,14 @@ class QoeEvent(Base):
     """
 
     __tablename__ = "qoe_events"
+    __table_args__ = (
+        # The per-account rate limit counts the events received in the last minute.
+        Index("ix_qoe_events_user_id_received_at", "user_id", "received_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     session_id: Mapped[str] = mapped_column(String(64), index=True)
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     title_id: Mapped[str] = mapped_column(String(64))
     edge: Mapped[str] = mapped_column(String(255))
     device_class: Mapped[str] = mapped_column(String(16))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -31,12 +32,40 @@ class TelemetryError(Exception):
     """Base of the telemetry domain's errors."""
 
 
+class QoeRateLimited(TelemetryError):
+    """The account sent more events in the last minute than its players ever need."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class InvalidQoeBatch(TelemetryError):
     """A batch of events the service cannot accept as it is."""
 
     def __init__(self, message: str, *, index: int | None = None) -> None:
         super().__init__(message)
         self.index = index
+
+
+RATE_WINDOW = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class QoePolicy:
+    """How much an account may report, and how long raw events are kept.
+
+    A player sends a batch every 10 s of a handful of events (a full batch is 100); 600 a
+    minute leaves room for several screens of one account and for bursts (a seek storm),
+    and stops a script from filling the table. Rollups are kept: reports read only them.
+    """
+
+    events_per_minute: int = 600
+    retention: timedelta = timedelta(days=30)
+
+    def __post_init__(self) -> None:
+        if self.events_per_minute < MAX_EVENTS_PER_BATCH:
+            raise ValueError(f"the rate limit must admit one full batch ({MAX_EVENTS_PER_BATCH})")
 
 
 @dataclass(frozen=True)
@@ -123,6 +152,50 @@ def record_batch(
     for hour, rollup in rollups.items():
         _upsert(session, session_id=batch.session_id, hour=hour, edge=batch.edge, rollup=rollup)
     return stored
+
+
+def check_rate(
+    session: Session, *, user_id: str, events: int, now: datetime, policy: QoePolicy
+) -> None:
+    """Refuse (``QoeRateLimited``) a batch that would take the account past its limit of
+    events received over the last minute, saying when enough of them will have left it.
+
+    Counted from the stored events (an index range), so every server process shares the
+    limit; concurrent batches may overshoot it by the few that race, as sign-in limits do.
+    """
+    since = now - RATE_WINDOW
+    recent = (QoeEvent.user_id == user_id, QoeEvent.received_at > since)
+    count = session.scalar(select(func.count()).select_from(QoeEvent).where(*recent)) or 0
+    excess = count + events - policy.events_per_minute
+    if excess <= 0:
+        return
+    # The window admits the batch once its ``excess`` oldest events have left it.
+    leaves = session.scalar(
+        select(QoeEvent.received_at)
+        .where(*recent)
+        .order_by(QoeEvent.received_at)
+        .offset(excess - 1)
+        .limit(1)
+    )
+    wait = (leaves + RATE_WINDOW - now).total_seconds() if leaves is not None else 60.0
+    raise QoeRateLimited(
+        f"at most {policy.events_per_minute} QoE events a minute per account",
+        retry_after=max(1, math.ceil(wait)),
+    )
+
+
+def prune_events(session: Session, *, before: datetime, limit: int = 10_000) -> int:
+    """Delete up to ``limit`` raw events that happened before ``before``; how many went.
+
+    Bounded so that each call is a short transaction; rollups are never touched.
+    """
+    doomed = select(QoeEvent.id).where(QoeEvent.occurred_at < before).limit(limit)
+    result = session.execute(
+        delete(QoeEvent)
+        .where(QoeEvent.id.in_(doomed.scalar_subquery()))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _add(rollup: _Rollup, event: EventIn) -> None:

@@ -1,24 +1,60 @@
-"""``POST /api/qoe/events``: signed-in players only, strict batches, bounded size."""
+"""``POST /api/qoe/events``: signed-in players only, for their own account's plays, strict
+batches, bounded size, a rate limit per account."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from cineflux.clock import FrozenClock
 from cineflux.db import transaction
 from cineflux.platform import Platform
+from cineflux.playback import service as playback
+from cineflux.profiles import service as profiles
 from cineflux.telemetry import service as telemetry
+from tests.api.conftest import make_user
+from tests.factories import make_title
 
-SESSION = "c0ffee00-1234-4abc-9def-000000000001"
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
+TITLE = {"id": ""}
+SESSION = {"id": ""}
+
+
+def open_play(platform: Platform, user_id: str, title_id: str | None = None) -> tuple[str, str]:
+    """A playback session of the account (admitted as the playback service does); its id
+    and its title's."""
+    with transaction(platform.sessions) as session:
+        if title_id is None:
+            title_id = make_title(session, platform.clock, "Essai QoE").id
+        profile = profiles.ensure_first_profile(
+            session, clock=platform.clock, user_id=user_id, name="Ana"
+        )
+        row = playback.admit(
+            session,
+            playback.NewPlay(
+                user_id=user_id, profile_id=profile.id, title_id=title_id,
+                storage_prefix=f"titles/{title_id}/", territory="FR", duration_seconds=60.0,
+                device=playback.Device(codecs=("avc1",)),
+            ),
+            stream_limit=10, now=platform.clock.now(), policy=playback.PlaybackPolicy(),
+        )  # fmt: skip
+        return row.id, title_id
+
+
+@pytest.fixture(autouse=True)
+def own_play(platform: Platform, user_id: str) -> None:
+    """The signed-in subscriber's play that the batches below report on."""
+    SESSION["id"], TITLE["id"] = open_play(platform, user_id)
 
 
 def batch(*events: dict[str, Any], **changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "session_id": SESSION,
-        "title_id": "9b2d7c40-1f3a-4e8b-8d6a-5c0e2b7f1a90",
+        "session_id": SESSION["id"],
+        "title_id": TITLE["id"],
         "edge": "127.0.0.1:9301",
         "events": list(events) or [{"kind": "startup", "ms": 420}],
     }
@@ -50,7 +86,7 @@ def test_a_signed_in_player_reports_a_batch(signed_in: TestClient, platform: Pla
     assert response.status_code == 202, response.text
     assert response.json() == {"accepted": 6}
     with transaction(platform.sessions) as session:
-        events = telemetry.session_events(session, SESSION)
+        events = telemetry.session_events(session, SESSION["id"])
         assert [e.kind for e in events] == [
             "startup",
             "played",
@@ -102,7 +138,7 @@ def test_malformed_cmcd_is_a_422_naming_the_event(signed_in: TestClient) -> None
 def test_nothing_is_stored_from_a_refused_batch(signed_in: TestClient, platform: Platform) -> None:
     post(signed_in, batch({"kind": "startup", "ms": 5}, {"kind": "cmcd", "query": "CMCD=br"}))
     with transaction(platform.sessions) as session:
-        assert telemetry.session_events(session, SESSION) == []
+        assert telemetry.session_events(session, SESSION["id"]) == []
 
 
 def test_a_batch_over_the_size_limit_is_413(signed_in: TestClient) -> None:
@@ -128,3 +164,42 @@ def test_a_streamed_body_is_cut_at_the_limit(signed_in: TestClient) -> None:
         "/api/qoe/events", content=chunks, headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 413
+
+
+def test_a_session_of_another_account_is_404_and_stores_nothing(
+    signed_in: TestClient, platform: Platform
+) -> None:
+    someone_else = make_user(platform, "bob@example.org")
+    their_play, _ = open_play(platform, someone_else, TITLE["id"])
+    response = post(signed_in, batch(session_id=their_play))
+    assert response.status_code == 404
+    assert response.json()["title"] == "Playback session not found"
+    assert post(signed_in, batch(session_id="no-such-session-id")).status_code == 404
+    with transaction(platform.sessions) as session:
+        assert telemetry.session_events(session, their_play) == []
+
+
+def test_a_batch_naming_another_title_than_the_plays_is_422(signed_in: TestClient) -> None:
+    response = post(signed_in, batch(title_id="9b2d7c40-1f3a-4e8b-8d6a-5c0e2b7f1a90"))
+    assert response.status_code == 422
+    assert "another title" in response.json()["detail"]
+
+
+def test_past_its_events_per_minute_an_account_gets_429_with_retry_after(
+    signed_in: TestClient, clock: FrozenClock
+) -> None:
+    full = batch(*[{"kind": "played", "ms": 1}] * 100)
+    limit = telemetry.QoePolicy().events_per_minute
+    for _ in range(limit // 100 - 1):
+        assert post(signed_in, full).status_code == 202
+        clock.advance(timedelta(seconds=10))
+    assert post(signed_in, full).status_code == 202  # exactly the limit, at t = 50 s
+    refused = post(signed_in, batch())
+    assert refused.status_code == 429
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    # The first batch (t = 0) leaves the one-minute window 10 s from now.
+    assert refused.headers["Retry-After"] == "10"
+    clock.advance(timedelta(seconds=9))
+    assert post(signed_in, batch()).status_code == 429
+    clock.advance(timedelta(seconds=1))
+    assert post(signed_in, full).status_code == 202

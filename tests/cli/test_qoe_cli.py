@@ -100,3 +100,20 @@ def test_report_of_nothing_says_so(env: dict[str, str]) -> None:
     run = cineflux(env, "qoe", "report")
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("No QoE reports since")
+
+
+def test_prune_deletes_events_past_retention_and_keeps_the_report(env: dict[str, str]) -> None:
+    seed(env["CINEFLUX_DATABASE_URL"])  # plays of 2026-01-15, long past 30 days
+    run = cineflux(env, "qoe", "prune", "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["deleted"] == 10 * 2 + 1 + 2 * 2  # startup, played, stall
+    again = cineflux(env, "qoe", "prune", "--older-than", "30d", "--json")
+    assert json.loads(again.stdout)["deleted"] == 0
+    report = cineflux(env, "qoe", "report", "--since", "2026-01-15T00:00", "--json")
+    assert {g["sessions"] for g in json.loads(report.stdout)["groups"]} == {12}  # rollups stay
+
+
+def test_prune_refuses_a_retention_in_the_future(env: dict[str, str]) -> None:
+    run = cineflux(env, "qoe", "prune", "--older-than", "2999-01-01")
+    assert run.returncode == 1
+    assert "back in time" in run.stderr
