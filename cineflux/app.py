@@ -23,6 +23,7 @@ from cineflux.logs import log_requests
 from cineflux.media.api import router as media_router
 from cineflux.platform import Platform
 from cineflux.playback.api import router as playback_router
+from cineflux.playback.licence_api import router as licence_router
 from cineflux.playback.manifest_api import router as playback_manifest_router
 from cineflux.profiles.api import router as profiles_router
 from cineflux.profiles.pages import router as profile_pages_router
@@ -106,6 +107,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(qoe_router)
     app.include_router(playback_router)
     app.include_router(playback_manifest_router)
+    app.include_router(licence_router)
     return app
 
 

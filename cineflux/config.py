@@ -172,6 +172,21 @@ class Settings(BaseSettings):
         ge=10,
         description="a play without heartbeat this long no longer counts against the plan",
     )
+    encrypt_media: bool = Field(
+        default=True,
+        description="encrypt new packages with CENC (AES-CTR) under per-title keys; "
+        "packages already published stay as they are",
+    )
+    content_master_keys: SecretStr | None = Field(
+        default=None,
+        description="id:key[,id2:key2]: 32-byte keys (hex or base64url) wrapping content keys "
+        "at rest, the first for new keys; derived from the secret key by HKDF when unset",
+    )
+    licence_servers: str = Field(
+        default="",
+        description="DRM licence proxies: key.system=package.module:factory,… (Clear Key "
+        "is built in); each factory takes the settings and returns a LicenceServer",
+    )
     h264_preset: str = "veryfast"
     hevc_preset: str = "fast"
     av1_preset: int = Field(default=8, ge=0, le=13)

@@ -82,6 +82,7 @@ def media_track(
         height=report.get("height"),
         channels=report.get("channels"),
         sample_rate=report.get("sample_rate"),
+        key_id=report.get("key_id"),
         **extra,
     )
 

@@ -84,8 +84,12 @@ class ThumbnailSpec:
     rows: int
 
 
-def _hls_output(directory: Path, segment_seconds: int, first_segment: int) -> list[str]:
-    return [
+def _hls_output(
+    directory: Path, segment_seconds: int, first_segment: int, encryption: str | None = None
+) -> list[str]:
+    # CENC is the mp4 muxer's, which the HLS muxer runs for every segment (and the init).
+    protect = ["-hls_segment_options", encryption] if encryption else []
+    return [*protect,
         "-f", "hls",
         "-hls_time", str(segment_seconds),
         "-hls_playlist_type", "vod",
@@ -146,12 +150,15 @@ def video_chunk_command(
     hdr: bool = False,
     thumbnails: ThumbnailSpec | None = None,
     encoders: EncoderSettings | None = None,
+    encryption: str | None = None,
 ) -> list[str]:
     """Decode one chunk once, scale it to every rung (and to thumbnails), encode, segment.
 
     Each rung lands in ``output_root/<rung id>/`` as ``init.mp4`` + ``seg-NNNNN.m4s``
-    numbered from the chunk's first segment. Keyframes are forced on segment boundaries and
-    scene-cut keyframes are off, so all rungs (and all chunks) switch at the same instants.
+    numbered from the chunk's first segment, encrypted when ``encryption`` gives the mp4
+    muxer's CENC options (``protection.cenc.ffmpeg_encryption_options``). Keyframes are
+    forced on segment boundaries and scene-cut keyframes are off, so all rungs (and all
+    chunks) switch at the same instants.
     """
     if not rungs:
         raise ValueError("at least one rung is needed")
@@ -188,7 +195,7 @@ def video_chunk_command(
     for i, rung in enumerate(rungs):
         directory = output_root / rung.id
         command += ["-map", f"[v{i}]", *_video_encoder(rung, gop, segment_seconds, enc)]
-        command += _hls_output(directory, segment_seconds, chunk.first_segment)
+        command += _hls_output(directory, segment_seconds, chunk.first_segment, encryption)
     if thumbnails:
         command += [
             "-map", "[thumbs]", "-q:v", "5", "-f", "image2", "-start_number", "1",
@@ -205,8 +212,10 @@ def audio_command(
     *,
     language_iso639_2: str | None,
     segment_seconds: int,
+    encryption: str | None = None,
 ) -> list[str]:
-    """Encode one audio stream (by its index among audio streams) to AAC-LC stereo CMAF."""
+    """Encode one audio stream (by its index among audio streams) to AAC-LC stereo CMAF,
+    encrypted when ``encryption`` gives the mp4 muxer's CENC options."""
     command = [
         ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
         "-progress", "pipe:1", "-y",
@@ -217,7 +226,7 @@ def audio_command(
     ]  # fmt: skip
     if language_iso639_2:
         command += ["-metadata:s:a:0", f"language={language_iso639_2}"]
-    return command + _hls_output(output_dir, segment_seconds, 1)
+    return command + _hls_output(output_dir, segment_seconds, 1, encryption)
 
 
 def parse_progress_seconds(line: str) -> float | None:

@@ -32,6 +32,7 @@ from cineflux.media.service import JobProgress
 from cineflux.media.subtitles import read_subtitles, to_webvtt
 from cineflux.media.tasks import WorkerContext
 from cineflux.platform import Platform
+from cineflux.protection.keystore import key_store
 
 
 class IngestFailed(RuntimeError):
@@ -77,6 +78,7 @@ def worker_context(platform: Platform) -> WorkerContext:
             hevc_preset=settings.hevc_preset,
             av1_preset=settings.av1_preset,
         ),
+        keys=key_store(settings),
     )
 
 
@@ -145,6 +147,11 @@ def submit_ingest(
             title = catalog.create_title(
                 session, clock=platform.clock, name=name, year=year, title_id=title_id
             )
+            if settings.encrypt_media:
+                # The title's keys exist before its first task: workers encrypt with them.
+                key_store(settings).create_title_keys(
+                    session, title_id=title.id, now=platform.clock.now()
+                )
             media.create_job(
                 session,
                 clock=platform.clock,

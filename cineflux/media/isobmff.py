@@ -88,6 +88,8 @@ class TrackInit:
     sample_rate: int | None
     language: str | None  # ISO 639-2/T from mdhd, None when "und"
     default_sample_flags: int | None  # from trex, used when moofs say nothing
+    # CENC: the default key id (32 hex digits) of an encrypted track's 'tenc', else None.
+    default_kid: str | None = None
 
 
 def _mdhd(data: bytes, box: Box) -> tuple[int, str | None]:
@@ -190,6 +192,20 @@ def _children(data: bytes, entry: Box, header: int) -> dict[bytes, Box]:
     return {box.type: box for box in iter_boxes(data, entry.payload + header, entry.end)}
 
 
+def _protection(data: bytes, entry: Box, header: int, kind: str) -> tuple[str, str | None]:
+    """The original format and default key id of a protected sample entry (encv, enca)."""
+    if kind not in ("encv", "enca"):
+        return kind, None
+    sinf = _children(data, entry, header).get(b"sinf")
+    if sinf is None:
+        raise BoxError(f"{kind} without sinf")
+    frma = find_box(data, [b"frma"], sinf.payload, sinf.end)
+    tenc = find_box(data, [b"schi", b"tenc"], sinf.payload, sinf.end)
+    # tenc: full box header (4), reserved and pattern (2), isProtected (1), IV size (1), KID.
+    kid = data[tenc.payload + 8 : tenc.payload + 24]
+    return data[frma.payload : frma.payload + 4].decode("latin-1"), kid.hex()
+
+
 def parse_init(data: bytes) -> TrackInit:
     """Read the single track of a CMAF init segment."""
     trak = find_box(data, [b"moov", b"trak"])
@@ -204,6 +220,8 @@ def parse_init(data: bytes) -> TrackInit:
     entry = entries[0]
     kind = entry.type.decode("latin-1")
     width = height = channels = sample_rate = None
+    header = VISUAL_ENTRY_HEADER if handler == "vide" else AUDIO_ENTRY_HEADER
+    kind, default_kid = _protection(data, entry, header, kind)
     if handler == "vide":
         width, height = struct.unpack_from(">HH", data, entry.payload + 24)
         children = _children(data, entry, VISUAL_ENTRY_HEADER)
@@ -243,6 +261,7 @@ def parse_init(data: bytes) -> TrackInit:
         sample_rate=sample_rate,
         language=language,
         default_sample_flags=default_flags,
+        default_kid=default_kid,
     )
 
 

@@ -48,6 +48,8 @@ class MediaTrack:
     sample_rate: int | None = None
     default: bool = False
     start_number: int = 1
+    # CENC default key id (32 hex digits) when the track is encrypted; None in clear.
+    key_id: str | None = None
 
     @property
     def codec_family(self) -> str:

@@ -73,6 +73,8 @@ from cineflux.media.plan import (
 )
 from cineflux.media.poster import grab_poster
 from cineflux.media.trickplay import SpriteSheet, sprites_for_chunk
+from cineflux.protection.cenc import ffmpeg_encryption_options
+from cineflux.protection.keystore import KeyStore
 from cineflux.storage import Storage
 
 log = logging.getLogger("cineflux.media.tasks")
@@ -95,6 +97,8 @@ class WorkerContext:
     max_attempts: int = 3
     encoders: EncoderSettings = EncoderSettings()  # noqa: RUF009 -- frozen, shared safely
     worker_id: str = ""
+    # Unwraps the content keys of titles ingested encrypted; None: every title in clear.
+    keys: KeyStore | None = None
 
     def __post_init__(self) -> None:
         if not self.worker_id:
@@ -111,6 +115,7 @@ class WorkerContext:
             max_attempts=self.max_attempts,
             encoders=self.encoders,
             worker_id=f"{self.worker_id.split('#')[0]}#{threading.get_ident()}",
+            keys=self.keys,
         )
 
 
@@ -259,12 +264,22 @@ def _store_track_output(
         "codec": init.codec_string,
         "timescale": init.timescale,
         "init_sha256": _sha256(init_bytes),
+        "key_id": init.default_kid,
         "width": init.width,
         "height": init.height,
         "channels": init.channels,
         "sample_rate": init.sample_rate,
         "segments": segments,
     }
+
+
+def _encryption(ctx: WorkerContext, title_id: str, track_kind: str) -> str | None:
+    """ffmpeg's CENC options for this title's track kind, if the title was ingested with keys."""
+    if ctx.keys is None:
+        return None
+    with ctx.sessions() as session:
+        key = ctx.keys.title_keys(session, title_id=title_id).get(track_kind)
+    return None if key is None else ffmpeg_encryption_options(key.key, key.kid)
 
 
 def _source_path(ctx: WorkerContext, key: str, scratch: Path) -> Path:
@@ -311,6 +326,7 @@ def _run_video(
         hdr=spec["hdr"],
         thumbnails=thumbs,
         encoders=ctx.encoders,
+        encryption=_encryption(ctx, task.title_id, "video"),
     )
     run_ffmpeg(command, lambda seconds: beat(0.95 * seconds / length))
     beat(0.95, force=True)  # still ours? Only then write into the title's directories.
@@ -348,6 +364,7 @@ def _run_audio(
         out,
         language_iso639_2=track["iso639_2"],
         segment_seconds=spec["segment_seconds"],
+        encryption=_encryption(ctx, task.title_id, "audio"),
     )
     run_ffmpeg(command, lambda seconds: beat(0.95 * seconds / spec["duration"]))
     beat(0.95, force=True)

@@ -5,6 +5,7 @@ Both manifests reference the same init and media segments; nothing here touches 
 
 from __future__ import annotations
 
+import base64
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -18,11 +19,31 @@ from cineflux.media.layout import (
     PackageLayout,
     TextTrack,
 )
+from cineflux.protection.cenc import (
+    CENC_NS,
+    CLEAR_KEY_URN,
+    MP4_PROTECTION_SCHEME,
+    clear_key_pssh,
+    kid_uuid,
+)
 
 AUDIO_GROUP = "audio"
 SUBTITLE_GROUP = "subs"
 DASH_NS = "urn:mpeg:dash:schema:mpd:2011"
 ROLE_SCHEME = "urn:mpeg:dash:role:2011"
+ET.register_namespace("cenc", CENC_NS)
+
+
+def hls_key_line(key_id: str) -> str:
+    """``EXT-X-KEY`` of a CENC track: SAMPLE-AES-CTR, the Clear Key system, its key id."""
+    pssh = base64.b64encode(clear_key_pssh([key_id])).decode("ascii")
+    return (
+        "#EXT-X-KEY:METHOD=SAMPLE-AES-CTR,"
+        f"URI={_quoted('data:text/plain;base64,' + pssh)},"
+        f"KEYID=0x{key_id},"
+        f"KEYFORMAT={_quoted(CLEAR_KEY_URN)},"
+        'KEYFORMATVERSIONS="1"'
+    )
 
 
 def _quoted(value: str) -> str:
@@ -51,6 +72,10 @@ def hls_media_playlist(track: MediaTrack) -> str:
         "#EXT-X-MEDIA-SEQUENCE:0",
         "#EXT-X-PLAYLIST-TYPE:VOD",
         "#EXT-X-INDEPENDENT-SEGMENTS",
+    ]
+    if track.key_id:
+        lines.append(hls_key_line(track.key_id))
+    lines += [
         f"#EXT-X-MAP:URI={_quoted(INIT_NAME)}",
     ]
     for index, duration in enumerate(seconds):
@@ -150,6 +175,28 @@ def _iso_duration(seconds: float) -> str:
     return f"PT{seconds:.3f}S"
 
 
+def _content_protection(adaptation: ET.Element, key_id: str | None) -> None:
+    """DASH-IF IOP signalling of a CENC track: the scheme with its default key id, then
+    the Clear Key system (with a 'pssh' for players that want one). The licence URL is
+    per playback session, so it comes with the play, not in the shared manifest."""
+    if not key_id:
+        return
+    ET.SubElement(
+        adaptation,
+        "ContentProtection",
+        {
+            "schemeIdUri": MP4_PROTECTION_SCHEME,
+            "value": "cenc",
+            f"{{{CENC_NS}}}default_KID": kid_uuid(key_id),
+        },
+    )
+    clear_key = ET.SubElement(
+        adaptation, "ContentProtection", schemeIdUri=CLEAR_KEY_URN, value="ClearKey1.0"
+    )
+    pssh = ET.SubElement(clear_key, f"{{{CENC_NS}}}pssh")
+    pssh.text = base64.b64encode(clear_key_pssh([key_id])).decode("ascii")
+
+
 def _segment_template(parent: ET.Element, track: MediaTrack) -> None:
     template = ET.SubElement(
         parent,
@@ -211,6 +258,7 @@ def dash_mpd(layout: PackageLayout) -> str:
             attributes["maxFrameRate"] = f"{top.numerator}/{top.denominator}"
         adaptation = ET.SubElement(period, "AdaptationSet", attributes)
         next_id += 1
+        _content_protection(adaptation, tracks[0].key_id)
         for track in tracks:
             representation = {
                 "id": track.id,
@@ -237,6 +285,7 @@ def dash_mpd(layout: PackageLayout) -> str:
             attributes["lang"] = track.language
         adaptation = ET.SubElement(period, "AdaptationSet", attributes)
         next_id += 1
+        _content_protection(adaptation, track.key_id)
         ET.SubElement(
             adaptation,
             "Role",

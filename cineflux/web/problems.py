@@ -44,6 +44,7 @@ from cineflux.delivery.errors import (
 )
 from cineflux.mail.service import InvalidMail
 from cineflux.media.service import JobNotFound
+from cineflux.playback.licences import KeySystemUnsupported, LicenceRefused
 from cineflux.playback.service import (
     DeviceCannotPlay,
     InvalidPlaybackRequest,
@@ -64,6 +65,8 @@ from cineflux.profiles.service import (
     TooManyProfiles,
     WrongPin,
 )
+from cineflux.protection.cenc import InvalidLicenceRequest
+from cineflux.protection.keystore import ContentKeyUnavailable
 from cineflux.rights.avails import AvailsInvalid
 from cineflux.rights.chronology import RuleSetError
 from cineflux.rights.service import InvalidWindow, WindowNotFound
@@ -126,6 +129,10 @@ DOMAIN_STATUS: list[tuple[type[Exception], int, str]] = [
     (StreamLimitReached, 409, "Too many streams"),
     (PlaybackSessionNotFound, 404, "Playback session not found"),
     (PlaybackSessionEnded, 410, "Playback ended"),
+    (InvalidLicenceRequest, 400, "Invalid licence request"),
+    (LicenceRefused, 403, "Licence refused"),
+    (KeySystemUnsupported, 404, "Key system not supported"),
+    (ContentKeyUnavailable, 503, "Content key unavailable"),
 ]
 
 

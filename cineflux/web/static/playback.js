@@ -33,7 +33,8 @@ function deviceCapabilities() {
   return {
     codecs: codecs.length ? codecs : ["avc1", "mp4a"],
     max_height: Math.min(Math.max(height, 144), 4320),
-    drm: [],
+    // EME makes Clear Key mandatory: a browser with EME has it (encrypted titles use it).
+    drm: navigator.requestMediaKeySystemAccess ? ["clearkey"] : [],
   };
 }
 
@@ -91,6 +92,7 @@ class CinefluxPlayback {
     this.video = video;
     this.show = show;
     this.request = request;
+    this.licence = answer.licence || null; // encrypted title: key system and licence URL
     this.adopt(answer);
     const dataset = video.dataset;
     dataset.bases = JSON.stringify(answer.base_urls);

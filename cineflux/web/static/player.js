@@ -257,6 +257,18 @@ function fillMenus(player) {
   };
 }
 
+// An encrypted title: the CDM asks the play's own licence URL (same origin, so the session
+// cookie goes with it), never an edge; clear titles configure nothing.
+function configureLicence(player, networking, licence) {
+  if (!licence) return;
+  const url = new URL(licence.url, window.location.origin).href;
+  player.configure({ drm: { servers: { [licence.key_system]: url } } });
+  const LICENSE = shaka.net.NetworkingEngine.RequestType.LICENSE;
+  networking.registerRequestFilter((type, request) => {
+    if (type === LICENSE) request.uris = [url]; // undo the edge failover's expansion
+  });
+}
+
 async function startPlayer() {
   const video = document.getElementById("video");
   const status = document.getElementById("player-status");
@@ -289,6 +301,7 @@ async function startPlayer() {
     const data = event.error && event.error.data;
     failover.demoteBase(Array.isArray(data) ? String(data[0]) : "");
   });
+  configureLicence(player, networking, playback.licence);
   player.addEventListener("error", (event) => show(`Playback error ${event.detail.code}`));
   const qoe = QoeReporter.forPage(video, failover);
   if (qoe) {
