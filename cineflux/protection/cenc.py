@@ -14,6 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 CLEAR_KEY_SYSTEM_ID = "e2719d58-a985-b3c9-781a-b030af78d30e"
+# W3C "cenc" initialization data: Clear Key reads key ids from a 'pssh' of this system id
+# (Chromium refuses one of the DASH-IF Clear Key id above: "No supported PSSH box found").
+COMMON_SYSTEM_ID = "1077efec-c0b2-4d02-ace3-3c1e52e2fb4b"
 CLEAR_KEY_URN = f"urn:uuid:{CLEAR_KEY_SYSTEM_ID}"
 CLEAR_KEY = "org.w3.clearkey"
 MP4_PROTECTION_SCHEME = "urn:mpeg:dash:mp4protection:2011"
@@ -93,11 +96,11 @@ def ffmpeg_encryption_options(key: bytes, kid_hex: str) -> str:
 
 
 def clear_key_pssh(kid_hexes: list[str]) -> bytes:
-    """A version-1 'pssh' box of the Clear Key system listing the key ids (W3C 'cenc')."""
+    """The W3C common 'pssh' box (version 1) listing the key ids, which Clear Key reads."""
     kids = b"".join(bytes.fromhex(kid) for kid in kid_hexes)
     body = (
         (1 << 24).to_bytes(4, "big")  # version 1, no flags
-        + uuid.UUID(CLEAR_KEY_SYSTEM_ID).bytes
+        + uuid.UUID(COMMON_SYSTEM_ID).bytes
         + len(kid_hexes).to_bytes(4, "big")
         + kids
         + (0).to_bytes(4, "big")  # no system data

@@ -53,10 +53,10 @@ def test_a_clear_key_licence_is_a_jwk_set_in_base64url() -> None:
     }
 
 
-def test_the_clear_key_pssh_is_a_version_1_box_listing_the_key_ids() -> None:
+def test_the_clear_key_pssh_is_the_w3c_common_version_1_box_listing_the_key_ids() -> None:
     box = clear_key_pssh([VIDEO_KID])
     assert int.from_bytes(box[:4], "big") == len(box) == 52 and box[4:8] == b"pssh"
-    assert box[8] == 1 and box[12:28].hex() == "e2719d58a985b3c9781ab030af78d30e"
+    assert box[8] == 1 and box[12:28].hex() == "1077efecc0b24d02ace33c1e52e2fb4b"
     assert box[32:48].hex() == VIDEO_KID
 
 
