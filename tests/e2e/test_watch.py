@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -54,6 +55,10 @@ def test_subscriber_signs_in_and_watches_a_film(
     page.wait_for_function("() => document.getElementById('video').currentTime > 2", timeout=30_000)
     status = page.text_content("#player-status") or ""
     assert f"Playing ({stream})" in status
+    # The play's personalised manifest, from the API, not the package's.
+    manifest = page.evaluate("() => window.cinefluxPlayer.getAssetUri()")
+    name = "master.m3u8" if stream == "HLS" else "manifest.mpd"
+    assert re.fullmatch(rf"{server.base_url}/api/playback/[A-Za-z0-9_-]+/{name}", manifest)
     active_language = "window.cinefluxPlayer.getAudioTracks().find(t => t.active).language"
     assert page.evaluate(f"() => {active_language}") == "fr"
 

@@ -13,18 +13,23 @@ class EdgeFailover {
   constructor(bases) {
     this.bases = bases.map((base) => base.replace(/\/$/, ""));
     this.failures = 0;
+    this.expanded = new WeakSet();
   }
 
+  // The server of a signed request; null for any other (the API's manifest, licences).
   baseOf(uri) {
-    return this.bases.find((base) => uri.startsWith(`${base}/`)) ?? null;
+    return this.bases.find((base) => uri.startsWith(`${base}/t/`)) ?? null;
   }
 
   expand(request) {
-    // Several URIs: the MPD's BaseURLs, the same path on each server, in steering's order.
+    // Once per request: Shaka filters every attempt again, and its retry takes the next URI
+    // of the list the first attempt had. Several URIs at first are the MPD's BaseURLs, the
+    // same path on each server, put in the current order.
+    if (this.expanded.has(request)) return;
+    this.expanded.add(request);
     const base = this.baseOf(request.uris[0]);
     if (base === null) return;
     const path = request.uris[0].slice(base.length);
-    if (!path.startsWith("/t/")) return;
     request.uris = this.bases.map((b) => b + path);
   }
 
