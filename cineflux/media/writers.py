@@ -31,19 +31,25 @@ AUDIO_GROUP = "audio"
 SUBTITLE_GROUP = "subs"
 DASH_NS = "urn:mpeg:dash:schema:mpd:2011"
 ROLE_SCHEME = "urn:mpeg:dash:role:2011"
+HLS_KEY_DIR = "keys"
 ET.register_namespace("cenc", CENC_NS)
 
 
-def hls_key_line(key_id: str) -> str:
-    """``EXT-X-KEY`` of a CENC track: SAMPLE-AES-CTR, the Clear Key system, its key id."""
+def hls_key_lines(key_id: str) -> list[str]:
+    """``EXT-X-KEY`` tags of a CENC track (SAMPLE-AES-CTR): the Clear Key system with its
+    'pssh', and the "identity" key format, whose URI names the key for the play's key
+    route (``keys/<kid>``, relative; the player sends it to the API, never to an edge).
+    Shaka's HLS parser knows only the second for Clear Key."""
     pssh = base64.b64encode(clear_key_pssh([key_id])).decode("ascii")
-    return (
+    return [
         "#EXT-X-KEY:METHOD=SAMPLE-AES-CTR,"
         f"URI={_quoted('data:text/plain;base64,' + pssh)},"
         f"KEYID=0x{key_id},"
         f"KEYFORMAT={_quoted(CLEAR_KEY_URN)},"
-        'KEYFORMATVERSIONS="1"'
-    )
+        'KEYFORMATVERSIONS="1"',
+        f"#EXT-X-KEY:METHOD=SAMPLE-AES-CTR,URI={_quoted(f'{HLS_KEY_DIR}/{key_id}')},"
+        'KEYFORMAT="identity"',
+    ]
 
 
 def _quoted(value: str) -> str:
@@ -74,7 +80,7 @@ def hls_media_playlist(track: MediaTrack) -> str:
         "#EXT-X-INDEPENDENT-SEGMENTS",
     ]
     if track.key_id:
-        lines.append(hls_key_line(track.key_id))
+        lines += hls_key_lines(track.key_id)
     lines += [
         f"#EXT-X-MAP:URI={_quoted(INIT_NAME)}",
     ]

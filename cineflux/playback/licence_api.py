@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cineflux.accounts.service import SignedInUser
 from cineflux.platform import Platform
-from cineflux.playback.licences import LicenceServers, issue_licence
+from cineflux.playback.licences import LicenceServers, content_key, issue_licence
 from cineflux.playback.service import PlaybackPolicy
 from cineflux.protection.cenc import CLEAR_KEY, InvalidLicenceRequest
 from cineflux.protection.keystore import key_store
@@ -25,6 +25,7 @@ from cineflux.web.deps import ApiUserDep, DbDep, PlatformDep
 router = APIRouter(prefix="/api/playback", tags=["playback"])
 
 SessionIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+KidPath = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 KeySystemPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9.-]{0,63}$")]
 MAX_CHALLENGE_BYTES = 64 * 1024
 
@@ -86,3 +87,23 @@ async def licence_for_key_system(
     """A licence from the server registered for ``key_system`` (404 when there is none)."""
     body = await _challenge(request)
     return await run_in_threadpool(_licence, platform, user, db, session_id, key_system, body)
+
+
+@router.get("/{session_id}/keys/{kid}", operation_id="playback_content_key")
+def hls_content_key(
+    session_id: SessionIdPath, kid: KidPath, platform: PlatformDep, user: ApiUserDep, db: DbDep
+) -> Response:
+    """HLS "identity" key delivery: the 16 raw bytes of one of the play's title's keys,
+    under the same rules as licences (an active play of the caller's account)."""
+    key = content_key(
+        db,
+        keys=key_store(platform.settings),
+        user_id=user.id,
+        session_id=session_id,
+        kid=kid,
+        now=platform.clock.now(),
+        policy=PlaybackPolicy.from_settings(platform.settings),
+    )
+    return Response(
+        key, media_type="application/octet-stream", headers={"Cache-Control": "no-store"}
+    )

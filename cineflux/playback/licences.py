@@ -166,6 +166,51 @@ def play_protection(
     )
 
 
+def _grant(
+    session: Session,
+    *,
+    keys: KeyStore,
+    user_id: str,
+    session_id: str,
+    now: datetime,
+    policy: PlaybackPolicy,
+) -> LicenceGrant:
+    """The keys an active play of the caller's account may have: its title's."""
+    row = playback.get_session(session, user_id=user_id, session_id=session_id)
+    if row.stopped_at is not None:
+        raise PlaybackSessionEnded("this play was stopped; start it again")
+    if now - row.last_heartbeat_at >= policy.timeout:
+        raise PlaybackSessionEnded("this play ended without heartbeat; start it again")
+    title_keys = keys.title_keys(session, title_id=row.title_id)
+    if not title_keys:
+        raise LicenceRefused("this title is not encrypted: it needs no licence")
+    return LicenceGrant(
+        session_id=row.id,
+        user_id=row.user_id,
+        title_id=row.title_id,
+        keys={key.kid: key for key in title_keys.values()},
+    )
+
+
+def content_key(
+    session: Session,
+    *,
+    keys: KeyStore,
+    user_id: str,
+    session_id: str,
+    kid: str,
+    now: datetime,
+    policy: PlaybackPolicy,
+) -> bytes:
+    """One raw content key, for HLS "identity" key delivery, under the licence's rules."""
+    grant = _grant(
+        session, keys=keys, user_id=user_id, session_id=session_id, now=now, policy=policy
+    )
+    if kid not in grant.keys:
+        raise LicenceRefused("this key is not this play's title's")
+    return grant.keys[kid].key
+
+
 def issue_licence(
     session: Session,
     *,
@@ -180,18 +225,7 @@ def issue_licence(
 ) -> Licence:
     """A licence for an active play of the caller's account, for its title's keys only."""
     server = servers.for_key_system(key_system)
-    row = playback.get_session(session, user_id=user_id, session_id=session_id)
-    if row.stopped_at is not None:
-        raise PlaybackSessionEnded("this play was stopped; start it again")
-    if now - row.last_heartbeat_at >= policy.timeout:
-        raise PlaybackSessionEnded("this play ended without heartbeat; start it again")
-    title_keys = keys.title_keys(session, title_id=row.title_id)
-    if not title_keys:
-        raise LicenceRefused("this title is not encrypted: it needs no licence")
-    grant = LicenceGrant(
-        session_id=row.id,
-        user_id=row.user_id,
-        title_id=row.title_id,
-        keys={key.kid: key for key in title_keys.values()},
+    grant = _grant(
+        session, keys=keys, user_id=user_id, session_id=session_id, now=now, policy=policy
     )
     return server.licence(grant, challenge)

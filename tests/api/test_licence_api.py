@@ -73,6 +73,10 @@ def test_an_active_play_gets_the_jwk_set_of_its_titles_keys(
             "k": b64url(key.key),
         }
     assert response.json()["type"] == "temporary"
+    # HLS "identity" delivery: the raw key, by the same rules.
+    raw = client.get(f"/api/playback/{play['session_id']}/keys/{keys['audio'].kid}")
+    assert raw.status_code == 200 and raw.content == keys["audio"].key
+    assert raw.headers["cache-control"] == "no-store"
 
 
 def test_licences_are_refused_outside_an_active_play_of_the_account(
@@ -103,12 +107,19 @@ def test_licences_are_refused_outside_an_active_play_of_the_account(
     assert refused.status_code == 403 and refused.json()["title"] == "Licence refused"
     assert ask(client, url, kid, other_keys["audio"].kid).status_code == 403
     assert ask(client, url, "00" * 16).status_code == 403
+    session_id = play["session_id"]
+    assert (
+        client.get(f"/api/playback/{session_id}/keys/{other_keys['video'].kid}").status_code == 403
+    )
+    assert anonymous.get(f"/api/playback/{session_id}/keys/{kid}").status_code == 401
+    assert other_client.get(f"/api/playback/{session_id}/keys/{kid}").status_code == 404
     assert client.post(url, content=b"{not json").status_code == 400
     assert client.post(f"{url}/com.widevine.alpha", content=b"x").status_code == 404
 
     platform.clock.advance(timedelta(seconds=91))  # type: ignore[attr-defined]
     lapsed = ask(client, url, kid)
     assert lapsed.status_code == 410 and lapsed.json()["title"] == "Playback ended"
+    assert client.get(f"/api/playback/{session_id}/keys/{kid}").status_code == 410
 
     again = start(client, viewer, film_id)
     assert ask(client, again["licence"]["url"], kid).status_code == 200

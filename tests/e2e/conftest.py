@@ -157,7 +157,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, ffmpeg: str) -> Iterator[Ru
     root = tmp_path_factory.mktemp("e2e")
     source, subtitles = bilingual_film(ffmpeg, root)
     with fresh_database(root) as url:
-        settings = Settings(data_dir=root / "data", database_url=url, chunk_seconds=4)
+        # In clear: the browser tests of the player, edges and QoE; test_clear_key.py adds
+        # an encrypted title of its own.
+        settings = Settings(
+            data_dir=root / "data", database_url=url, chunk_seconds=4, encrypt_media=False
+        )
         platform = build_platform(settings)
         result = ingest_into(
             platform,

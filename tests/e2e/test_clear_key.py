@@ -5,13 +5,38 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Request, sync_playwright
 
+from cineflux.config import Settings
+from cineflux.media.flows import ingest_into
+from cineflux.platform import build_platform
 from tests.e2e.conftest import CHROMIUM_ARGS, EMAIL, PASSWORD, RunningServer
+from tests.factories import license_in_france
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def encrypted_title(server: RunningServer, small_film: Path) -> str:
+    """A title ingested encrypted into the running server's database and media."""
+    env = server.env
+    settings = Settings(
+        data_dir=Path(env["CINEFLUX_DATA_DIR"]),
+        database_url=env["CINEFLUX_DATABASE_URL"],
+        chunk_seconds=4,
+        per_title_ladder=False,
+    )
+    assert settings.encrypt_media  # the product default
+    platform = build_platform(settings, migrate=False)
+    try:
+        result = ingest_into(platform, small_film, name="Chiffré", year=2024)
+        license_in_france(platform, result.title_id)
+    finally:
+        platform.engine.dispose()
+    return result.title_id
 
 
 @pytest.fixture(scope="module")
@@ -35,24 +60,25 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def test_an_encrypted_title_plays_with_keys_from_the_clear_key_licence_endpoint(
-    page: Page, server: RunningServer
+    page: Page, server: RunningServer, encrypted_title: str
 ) -> None:
-    licence_requests: list[Request] = []
-    page.on("request", lambda r: licence_requests.append(r) if r.url.endswith("/license") else None)
+    licences: list[Request] = []
+    page.on("request", lambda r: licences.append(r) if r.url.endswith("/license") else None)
     page.goto(server.base_url + "/login")
     page.fill("input[name=email]", EMAIL)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(server.base_url + "/")
-    page.goto(f"{server.base_url}/titles/{server.title_id}/watch")
+    page.goto(f"{server.base_url}/titles/{encrypted_title}/watch")
 
     page.wait_for_function("() => document.getElementById('video').currentTime > 3", timeout=30_000)
+    assert "Playing (DASH)" in (page.text_content("#player-status") or "")
     drm = page.evaluate("() => window.cinefluxPlayer.drmInfo()")
     assert drm is not None and drm["keySystem"] == "org.w3.clearkey"
     assert drm["encryptionScheme"] == "cenc"
-    assert len(licence_requests) >= 1
-    asked = json.loads(licence_requests[0].post_data or "{}")
-    assert asked["kids"] and asked.get("type", "temporary") == "temporary"
-    answer = licence_requests[0].response()
+    assert licences and licences[0].url.startswith(server.base_url + "/api/playback/")
+    asked = json.loads(licences[0].post_data or "{}")
+    assert len(asked["kids"]) >= 1 and asked.get("type", "temporary") == "temporary"
+    answer = licences[0].response()
     assert answer is not None and answer.status == 200
     assert {key["kty"] for key in answer.json()["keys"]} == {"oct"}

@@ -99,6 +99,11 @@ def test_hls_signals_sample_aes_ctr_with_the_clear_key_keyformat_before_the_map(
     assert "METHOD=SAMPLE-AES-CTR" in key and f"KEYID=0x{VIDEO_KID}" in key
     assert f'KEYFORMAT="{CLEAR_KEY_URN}"' in key and 'URI="data:text/plain;base64,' in key
     assert lines.index(key) < next(i for i, x in enumerate(lines) if x.startswith("#EXT-X-MAP"))
+    # Shaka's HLS parser takes Clear Key keys only by "identity" delivery, from keys/<kid>.
+    identity = lines[lines.index(key) + 1]
+    assert identity == (
+        f'#EXT-X-KEY:METHOD=SAMPLE-AES-CTR,URI="keys/{VIDEO_KID}",KEYFORMAT="identity"'
+    )
 
 
 def test_clear_tracks_carry_no_protection_signalling() -> None:

@@ -264,13 +264,16 @@ function fillMenus(player) {
 
 // An encrypted title: the CDM asks the play's own licence URL (same origin, so the session
 // cookie goes with it), never an edge; clear titles configure nothing.
-function configureLicence(player, networking, licence) {
+// HLS names keys for "identity" delivery as keys/<kid>: they come from the play's key route.
+function configureLicence(player, networking, licence, sessionId) {
   if (!licence) return;
   const url = new URL(licence.url, window.location.origin).href;
   player.configure({ drm: { servers: { [licence.key_system]: url } } });
-  const LICENSE = shaka.net.NetworkingEngine.RequestType.LICENSE;
+  const { LICENSE, KEY } = shaka.net.NetworkingEngine.RequestType;
   networking.registerRequestFilter((type, request) => {
     if (type === LICENSE) request.uris = [url]; // undo the edge failover's expansion
+    const kid = type === KEY && request.uris[0].match(/\/keys\/([0-9a-f]{32})(?:[?#].*)?$/);
+    if (kid) request.uris = [`${window.location.origin}/api/playback/${sessionId()}/keys/${kid[1]}`];
   });
 }
 
@@ -306,7 +309,7 @@ async function startPlayer() {
     const data = event.error && event.error.data;
     failover.demoteBase(Array.isArray(data) ? String(data[0]) : "");
   });
-  configureLicence(player, networking, playback.licence);
+  configureLicence(player, networking, playback.licence, () => playback.sessionId);
   player.addEventListener("error", (event) => show(`Playback error ${event.detail.code}`));
   const qoe = QoeReporter.forPage(video, failover);
   if (qoe) {
