@@ -10,10 +10,13 @@ from pydantic import BaseModel, Field
 
 from cineflux.accounts import service as accounts
 from cineflux.catalog import service as catalog
+from cineflux.delivery.service import playback_urls
+from cineflux.media import service as media
+from cineflux.profiles import flows
 from cineflux.profiles import service as profiles
 from cineflux.profiles.models import Profile, ViewingEntry
 from cineflux.profiles.selection import PROFILE_COOKIE, profile_cookie
-from cineflux.web.deps import ApiUserDep, DbDep, PlatformDep
+from cineflux.web.deps import ApiUserDep, DbDep, PlatformDep, ProfileDep, ViewerDep
 from cineflux.web.problems import Problem
 
 router = APIRouter(prefix="/api", tags=["profiles"])
@@ -82,6 +85,25 @@ class HistoryEntryRead(BaseModel):
     duration_seconds: float | None
     completed: bool
     updated_at: datetime
+
+
+class ResumeItemRead(BaseModel):
+    """A film or an episode to go on with (play it: the play resumes at the position)."""
+
+    title_id: Annotated[str, Field(description="what plays: the film or the episode")]
+    name: Annotated[str, Field(description="the film's or the series' name")]
+    kind: str
+    age_rating: str
+    series_id: str | None
+    episode_name: str | None
+    season: int | None
+    number: int | None
+    position_seconds: float
+    duration_seconds: float | None
+    progress: Annotated[float, Field(ge=0, le=1)]
+    up_next: Annotated[bool, Field(description="the episode after one the profile finished")]
+    watched_at: datetime
+    poster: str | None
 
 
 def _read(profile: Profile) -> ProfileRead:
@@ -228,4 +250,46 @@ def set_adult_code(
     except accounts.InvalidCredentials:
         raise Problem(403, "Wrong password", "the account's password is needed") from None
     profiles.set_adult_code(db, clock=platform.clock, user_id=user.id, code=body.code)
+    return Response(status_code=204)
+
+
+@router.get("/continue-watching", response_model=list[ResumeItemRead])
+def continue_watching(
+    db: DbDep, user: ApiUserDep, profile: ProfileDep, viewer: ViewerDep
+) -> list[ResumeItemRead]:
+    """The selected profile's "Continue watching": films and episodes in progress, and the
+    next episode of series whose last watched episode was finished, most recent first."""
+    assert profile is not None  # an API user without a chosen profile got 409
+    cards = flows.continue_watching(db, viewer, user_id=user.id, profile_id=profile.id)
+    packages = media.packages_by_title(db, [c.title_id for c in cards])
+    return [
+        ResumeItemRead(
+            title_id=c.title_id,
+            name=c.name,
+            kind=c.kind,
+            age_rating=c.age_rating,
+            series_id=c.series_id,
+            episode_name=c.episode_name,
+            season=c.season,
+            number=c.number,
+            position_seconds=c.position_seconds,
+            duration_seconds=c.duration_seconds,
+            progress=c.progress,
+            up_next=c.up_next,
+            watched_at=c.watched_at,
+            poster=playback_urls(packages[c.title_id]).poster if c.title_id in packages else None,
+        )
+        for c in cards
+    ]
+
+
+@router.delete("/continue-watching/{title_id}", status_code=204)
+def remove_from_continue_watching(
+    title_id: str, db: DbDep, user: ApiUserDep, profile: ProfileDep
+) -> Response:
+    """Take a film, or an episode's whole series, out of the selected profile's row."""
+    assert profile is not None
+    flows.remove_from_continue_watching(
+        db, user_id=user.id, profile_id=profile.id, title_id=title_id
+    )
     return Response(status_code=204)

@@ -12,13 +12,15 @@ from fastapi.responses import RedirectResponse, Response
 
 from cineflux.catalog import flows as catalog_flows
 from cineflux.catalog import service as catalog
-from cineflux.catalog.flows import TitleCard, Viewer
+from cineflux.catalog.flows import Viewer
 from cineflux.catalog.models import Title
 from cineflux.delivery import service as delivery
 from cineflux.delivery.flows import delivery_config
 from cineflux.delivery.service import playback_urls
 from cineflux.media import service as media
 from cineflux.media.models import MediaPackage
+from cineflux.playback.flows import next_episode_for
+from cineflux.profiles import flows as profile_flows
 from cineflux.profiles import service as profiles
 from cineflux.profiles.selection import ADULT_COOKIE, adult_cookie, adult_cookie_valid
 from cineflux.rights import service as rights
@@ -39,29 +41,56 @@ from cineflux.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 
-def _posters(db: DbDep, cards: list[TitleCard]) -> dict[str, str]:
-    packages = media.packages_by_title(db, (c.id for c in cards))
+def _posters(db: DbDep, title_ids: list[str]) -> dict[str, str]:
+    packages = media.packages_by_title(db, title_ids)
     return {title_id: playback_urls(p).poster for title_id, p in packages.items()}
 
 
 @router.get("/")
 def home(
-    request: Request, db: DbDep, platform: PlatformDep, user: PageUserDep, viewer: ViewerDep
+    request: Request,
+    db: DbDep,
+    platform: PlatformDep,
+    user: PageUserDep,
+    viewer: ViewerDep,
+    profile: ProfileDep,
 ) -> Response:
-    """The home screen: rows of titles the viewer may watch here and now."""
+    """The home screen: what the profile was watching, then rows of titles the viewer may
+    watch here and now."""
+    assert profile is not None  # a signed-in page always has one, or was sent to choose
+    resume = profile_flows.continue_watching(db, viewer, user_id=user.id, profile_id=profile.id)
     rows = catalog_flows.home_rows(db, viewer)
-    posters = _posters(db, [card for row in rows for card in row.items])
+    ids = [card.title_id for card in resume] + [card.id for row in rows for card in row.items]
     return render(
         request,
         "home.html",
         {
             "user": user,
+            "resume": resume,
             "rows": rows,
-            "posters": posters,
+            "posters": _posters(db, ids),
             "viewer": viewer,
             "csrf": csrf_for(platform, user),
         },
     )
+
+
+@router.post("/continue-watching/{title_id}/remove")
+def remove_from_continue_watching(
+    title_id: str,
+    db: DbDep,
+    platform: PlatformDep,
+    user: PageUserDep,
+    profile: ProfileDep,
+    csrf: Annotated[str, Form(max_length=128)],
+) -> Response:
+    """Take a film, or an episode's whole series, out of the profile's Continue watching."""
+    check_csrf(platform, user, csrf)
+    assert profile is not None
+    profile_flows.remove_from_continue_watching(
+        db, user_id=user.id, profile_id=profile.id, title_id=title_id
+    )
+    return RedirectResponse("/", status_code=303)
 
 
 @router.get("/search")
@@ -82,7 +111,7 @@ def search_page(
             "user": user,
             "q": q,
             "results": results,
-            "posters": _posters(db, results),
+            "posters": _posters(db, [card.id for card in results]),
             "csrf": csrf_for(platform, user),
         },
     )
@@ -222,6 +251,9 @@ def watch_page(
         "csrf": csrf_for(platform, user),
         "title": title,
         "profile_id": profile.id,
+        "next_episode": next_episode_for(
+            db, title=title, language=profile.language, duration=package.duration_seconds
+        ),
         "package": package,
         "poster": playback_urls(package).poster,
         "format": format,

@@ -4,11 +4,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.e2e.conftest import CHROMIUM_ARGS, EMAIL, ONE_SCREEN_EMAIL, PASSWORD, RunningServer
+from cineflux.catalog import service as catalog
+from cineflux.config import Settings
+from cineflux.db import transaction
+from cineflux.media.flows import ingest_into
+from cineflux.platform import build_platform
+from cineflux.rights import service as rights
+from tests.e2e.conftest import (
+    CHROMIUM_ARGS,
+    EMAIL,
+    ONE_SCREEN_EMAIL,
+    PASSWORD,
+    RunningServer,
+    bilingual_film,
+)
+from tests.factories import grant, make_title
+from tests.playback_helpers import packaged
 
 pytestmark = pytest.mark.e2e
 
@@ -99,12 +115,16 @@ def test_subscriber_finds_a_film_from_the_home_rows_and_by_searching(
     assert page.locator("a.play").is_visible()
 
 
-def _sign_in_and_watch(page: Page, server: RunningServer, email: str) -> None:
+def _sign_in(page: Page, server: RunningServer, email: str) -> None:
     page.goto(server.base_url + "/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(server.base_url + "/")
+
+
+def _sign_in_and_watch(page: Page, server: RunningServer, email: str) -> None:
+    _sign_in(page, server, email)
     page.goto(f"{server.base_url}/titles/{server.title_id}/watch")
 
 
@@ -132,3 +152,69 @@ def test_a_second_screen_on_a_one_stream_plan_is_told_why_until_the_first_stops(
     assert second.is_hidden("#playback-refused")
     assert errors == []
     second.context.close()
+
+
+@pytest.fixture
+def episodes(server: RunningServer, ffmpeg: str, tmp_path: Path) -> tuple[str, str]:
+    """A licensed series in the running server: its first episode ingested, credits at 3 s;
+    its second one packaged in rows only (the test only opens its page)."""
+    source, _subtitles = bilingual_film(ffmpeg, tmp_path)
+    settings = Settings(
+        data_dir=Path(server.env["CINEFLUX_DATA_DIR"]),
+        database_url=server.env["CINEFLUX_DATABASE_URL"],
+        chunk_seconds=4,
+    )
+    platform = build_platform(settings)
+    try:
+        first_id = ingest_into(platform, source, name="Épisode 1", year=2024).title_id
+        with transaction(platform.sessions) as session:
+            clock = platform.clock
+            series = make_title(session, clock, "Série de test", kind="series")
+            season = make_title(
+                session, clock, "Saison 1", kind="season", parent_id=series.id, number=1
+            )
+            first = catalog.get_title(session, first_id)
+            first.kind, first.parent_id, first.number = "episode", season.id, 1
+            catalog.set_credits_start(session, first_id, 3.0)
+            second = make_title(
+                session, clock, "Épisode 2", kind="episode", parent_id=season.id, number=2
+            )
+            packaged(session, second)
+            policy = rights.rights_policy(session, settings.platform_profile)
+            grant(session, clock, series, policy=policy)
+            return first_id, second.id
+    finally:
+        platform.engine.dispose()
+
+
+def test_an_episode_offers_the_next_one_at_its_credits_and_the_home_page_resumes_it(
+    page: Page, server: RunningServer, episodes: tuple[str, str]
+) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    first, second = episodes
+    _sign_in(page, server, EMAIL)
+
+    page.goto(f"{server.base_url}/titles/{first}/watch")
+    assert page.is_hidden("#next-episode")
+    # From the credits (3 s) the offer shows and takes the focus: a remote's OK plays it.
+    page.wait_for_selector("#next-episode a:focus", timeout=30_000)
+    assert page.evaluate("() => document.getElementById('video').currentTime") >= 3
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/titles/{second}/watch")
+
+    # Back home, the next episode comes first, a focusable link that plays it. The first
+    # episode's position is saved by the request its page sent while going away: it may
+    # still be on its way, so the home page is asked again for a few seconds at most.
+    for _attempt in range(20):
+        page.goto(server.base_url + "/")
+        if page.locator("section[data-row=continue_watching]").count():
+            break
+        page.wait_for_timeout(250)
+    row = page.locator("section[data-row]").first
+    assert row.get_attribute("data-row") == "continue_watching"
+    link = row.locator(f"a[href='/titles/{second}/watch']")
+    link.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/titles/{second}/watch")
+    assert errors == []

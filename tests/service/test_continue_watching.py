@@ -15,6 +15,7 @@ from cineflux.clock import FrozenClock
 from cineflux.config import Settings
 from cineflux.playback.flows import (
     PlaybackContext,
+    PlaybackStart,
     PlayRequest,
     renew_playback,
     start_playback,
@@ -204,7 +205,7 @@ def test_a_play_of_an_episode_names_the_next_one_and_when_to_offer_it(
     e1, e2, s2e1 = series_of(db, clock, settings, "Suite", (2, 1))
     catalog.set_credits_start(db, e2.id, 550.0)
 
-    def start(title: Title):  # type: ignore[no-untyped-def]
+    def start(title: Title) -> PlaybackStart:
         request = PlayRequest(viewer.user_id, title.id, viewer.profile_id, BROWSER, None)
         return start_playback(db, ctx=ctx, request=request)
 
