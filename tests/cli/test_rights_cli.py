@@ -267,3 +267,20 @@ def test_users_verify_home_records_the_home_country(env: dict[str, str]) -> None
     assert bad.returncode == 1 and "not a country code" in bad.stderr
     nobody = cineflux(env, "users", "verify-home", "no@example.org", "--country", "FR")
     assert nobody.returncode == 1 and "no account" in nobody.stderr
+
+
+def test_catalog_credits_start_marks_where_a_films_credits_start(
+    env: dict[str, str], catalogue: dict[str, str]
+) -> None:
+    film = catalogue["older"]
+    result = cineflux(env, "catalog", "credits-start", film, "1:30:12.5")
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(cineflux(env, "catalog", "show", film).stdout)
+    assert shown["credits_start_seconds"] == 5412.5
+    assert cineflux(env, "catalog", "credits-start", film, "none").returncode == 0
+    assert (
+        json.loads(cineflux(env, "catalog", "show", film).stdout)["credits_start_seconds"] is None
+    )
+    refused = cineflux(env, "catalog", "credits-start", film, "soon")
+    assert refused.returncode == 1 and "is not a position" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
