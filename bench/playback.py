@@ -11,9 +11,10 @@ session cookie of the next account in turn (plays are not stopped: the plan allo
 and each account keeps a few dozen live sessions at most, as the count is per account).
 The floor, in the same invocation, under the same load: ``GET /healthz`` of the same server
 (the app's middleware, routing and a thread hop, nothing else). Sides alternate, several
-rounds each. Targets: auths p99 <= 15 ms, auths/s >= 0.5 x the floor's requests/s. The
-server's own time per request (its log's ``duration_ms``: from the middleware entering to
-the response) is reported too, and its CPU time per request.
+rounds each. Targets: auths p99 <= 15 ms, auths/s >= 0.5 x the floor's requests/s. Also
+reported: the server's time per request (its log's ``duration_ms``, from the middleware
+entering to the response, so it includes the wait in the process's queue of writers), its
+CPU time per request, and both sides at one connection (service time without queueing).
 
 Time to first frame: Chromium (Playwright) signs in, opens the title page and clicks Play;
 the time runs from the click to the first video frame presented
@@ -327,9 +328,9 @@ def authorisation_rounds(
         for side in ("floor", "auth") if number % 2 == 0 else ("auth", "floor"):
             cpu_before = cpu_seconds(pid)
             figures: dict[str, Any] = dict(run_wrk(port, scripts[side], args, args.seconds))
+            wait_idle(log)  # requests queued when wrk stopped belong to this round
             cpu = cpu_seconds(pid) - cpu_before
             figures["server_cpu_ms_per_request"] = round(cpu * 1000 / figures["requests"], 3)
-            time.sleep(0.5)  # the last log lines reach the file
             durations, offset = server_times(log, offset, prefixes[side])
             durations.sort()
             figures["server_logged"] = len(durations)
@@ -337,7 +338,27 @@ def authorisation_rounds(
                 figures[f"server_p{p}_ms"] = percentile(durations, p)
             rounds[side].append(figures)
             print(f"round {number + 1} {side}: {figures}", file=sys.stderr)
+    # One connection: the service time of each side without any queueing.
+    for side in ("floor", "auth"):
+        single = argparse.Namespace(**{**vars(args), "connections": 1, "threads": 1})
+        figures = dict(run_wrk(port, scripts[side], single, args.seconds))
+        wait_idle(log)
+        durations, offset = server_times(log, offset, prefixes[side])
+        durations.sort()
+        for p in (50, 90, 99):
+            figures[f"server_p{p}_ms"] = percentile(durations, p)
+        rounds[f"{side}_one_connection"] = [figures]
+        print(f"one connection {side}: {figures}", file=sys.stderr)
     return rounds
+
+
+def wait_idle(log: Path, timeout: float = 120) -> None:
+    """Wait until the server's log stops growing: it has answered everything queued."""
+    deadline = time.monotonic() + timeout
+    size = -1
+    while time.monotonic() < deadline and size != log.stat().st_size:
+        size = log.stat().st_size
+        time.sleep(1.0)  # a log line a second at least while requests remain
 
 
 # --- Time to first frame -----------------------------------------------------------------
@@ -418,11 +439,18 @@ def baseline_site(root: Path, manifest_path: str, clear_keys: dict[str, str]) ->
 
 def first_frame_ms(page: Any, start_url: str) -> dict[str, float]:
     """Open ``start_url``, click Play, wait for the first frame; ms from the click."""
+    from playwright.sync_api import Error as PlaywrightError
+
     page.goto(start_url)
     page.click("a.play")
+    # A frame, or the page saying the play failed (then there is no point waiting).
     page.wait_for_function(
-        "() => window.benchFirstFrameAt || window.benchPlayingAt", timeout=30_000
+        "() => window.benchFirstFrameAt || window.benchPlayingAt || /error|Could not|refused/i"
+        ".test((document.getElementById('player-status') || {}).textContent || '')",
+        timeout=30_000,
     )
+    if not page.evaluate("() => window.benchFirstFrameAt || window.benchPlayingAt"):
+        raise PlaywrightError("no frame: the page reports a failure")
     page.wait_for_function("() => document.querySelector('video').currentTime > 0")
     marks = page.evaluate(
         "() => [Number(sessionStorage.getItem('benchClickAt')), window.benchFirstFrameAt || 0,"
@@ -554,6 +582,7 @@ def main() -> int:
         "server_p50_ms", "server_p90_ms", "server_p99_ms", "server_cpu_ms_per_request",
     )  # fmt: skip
     auth, floor = summarise(rounds["auth"], keys), summarise(rounds["floor"], keys)
+    alone = {side: rounds[f"{side}_one_connection"][0] for side in ("auth", "floor")}
     throughput_ratio = auth["requests_per_s"] / floor["requests_per_s"]
     nan = float("nan")
     ttff: dict[str, dict[str, float]] = {}
@@ -597,6 +626,15 @@ def main() -> int:
             f"server time p{p} ms (log, incl. queue)", f"{auth[f'server_p{p}_ms']:.2f}",
             f"{floor[f'server_p{p}_ms']:.2f}", "", "",
         )  # fmt: skip
+    for p in (50, 99):
+        table.add_row(
+            f"1 connection: latency p{p} ms (wrk)", f"{alone['auth'][f'latency_p{p}_ms']:.2f}",
+            f"{alone['floor'][f'latency_p{p}_ms']:.2f}", "", "",
+        )  # fmt: skip
+    table.add_row(
+        "1 connection: requests/s", f"{alone['auth']['requests_per_s']:.0f}",
+        f"{alone['floor']['requests_per_s']:.0f}", "", "",
+    )  # fmt: skip
     table.add_row(
         "server CPU ms / request", f"{auth['server_cpu_ms_per_request']:.2f}",
         f"{floor['server_cpu_ms_per_request']:.2f}", "", "",
@@ -626,6 +664,7 @@ def main() -> int:
                             "loadavg_before": load_before, "loadavg_after": load_after},
                 "authorisations": auth,
                 "floor": floor,
+                "one_connection": alone,
                 "rounds": rounds,
                 "ttff_measure": "click on Play to the first frame presented "
                 "(requestVideoFrameCallback), Chromium headless, warm HTTP cache, runs alternating",
