@@ -9,6 +9,7 @@ is never sent cross-site without a preflight.
 
 from __future__ import annotations
 
+from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -41,12 +42,47 @@ router = APIRouter(prefix="/api/playback", tags=["playback"])
 SessionIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
+# Contexts kept per app: building one reads key files and parses settings (milliseconds of
+# every play's CPU, measured by bench/playback.py); a few origins at most, as clients name them.
+MAX_CONTEXTS = 16
+
+
 def _context(platform: Platform, request: Request) -> PlaybackContext:
+    """The playback context of this platform, for the origin the client reached.
+
+    Kept until the settings or the coverage zone file change (both are read again as
+    before whenever they do), so one process builds it once, not once per request.
+    """
     settings = platform.settings
+    origin: str | None = None
     if settings.cdn_origin_url is None and settings.public_url is None:
         # Unconfigured, the origin is this very server, at the address the client used.
-        return PlaybackContext.of(platform, origin_url=str(request.base_url).rstrip("/"))
-    return PlaybackContext.of(platform)
+        origin = str(request.base_url).rstrip("/")
+    key = (origin, settings.model_dump_json(), _file_version(settings.coverage_zones))
+    state = request.app.state
+    cache: dict[tuple[object, ...], PlaybackContext] | None = getattr(
+        state, "playback_contexts", None
+    )
+    if cache is None:
+        cache = state.playback_contexts = {}
+    context = cache.get(key)
+    if context is None:
+        context = PlaybackContext.of(platform, origin_url=origin)
+        if len(cache) >= MAX_CONTEXTS:  # Host headers are the client's: never grow unbounded
+            cache.clear()
+        cache[key] = context
+    return context
+
+
+def _file_version(path: FilePath | None) -> tuple[int, int] | None:
+    """A file's modification time and size (None without a file, or when unreadable)."""
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 
 @router.post("", status_code=201, response_model=PlaybackRead, operation_id="start_playback")
