@@ -9,7 +9,7 @@ resume position and count the play once; stopping frees the stream at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,7 @@ from cineflux.edge import tokens
 from cineflux.media import service as media
 from cineflux.platform import Platform
 from cineflux.playback import service as playback
+from cineflux.playback.licences import LicenceServers, PlayProtection, play_protection
 from cineflux.playback.models import PlaybackSession
 from cineflux.playback.service import (
     Device,
@@ -40,6 +41,7 @@ from cineflux.playback.service import (
 )
 from cineflux.profiles import service as profiles
 from cineflux.profiles.watching import next_episode_offer_at
+from cineflux.protection.keystore import KeyStore, key_store
 from cineflux.rights import service as rights
 from cineflux.rights.chronology import paris_date
 from cineflux.rights.territory import GeoResolver, locate_viewer
@@ -63,6 +65,9 @@ class PlaybackContext:
     platform_profile: str
     default_territory: str
     geo: GeoResolver | None = None
+    # Encrypted titles: their keys, and the licence servers of the key systems.
+    keys: KeyStore | None = None
+    licence_servers: LicenceServers = field(default_factory=LicenceServers)
 
     @classmethod
     def of(cls, platform: Platform, *, origin_url: str | None = None) -> PlaybackContext:
@@ -99,6 +104,8 @@ class PlaybackContext:
             platform_profile=settings.platform_profile,
             default_territory=settings.default_territory,
             geo=geo,
+            keys=key_store(settings),
+            licence_servers=LicenceServers.from_settings(settings),
         )
 
 
@@ -169,6 +176,8 @@ class PlaybackStart:
     policy: PlaybackPolicy
     credits_start_seconds: float | None = None
     next_episode: NextEpisode | None = None
+    # The key system and key ids of an encrypted title; None in clear.
+    protection: PlayProtection | None = None
 
 
 @dataclass(frozen=True)
@@ -331,6 +340,13 @@ def start_playback(
     territory = check_rights(session, ctx=ctx, request=request, now=now)
     package = _package(session, title)
     heights = _heights(package, device=device, entitlements=entitlements)
+    protection = play_protection(
+        session,
+        keys=ctx.keys,
+        title_id=title.id,
+        device_drm=device.drm,
+        servers=ctx.licence_servers,
+    )
     resume_from = _resume_position(session, request)
     row = playback.admit(
         session,
@@ -373,6 +389,7 @@ def start_playback(
         resume_position_seconds=resume_from,
         duration_seconds=package.duration_seconds,
         policy=ctx.policy,
+        protection=protection,
         credits_start_seconds=title.credits_start_seconds,
         next_episode=next_episode_for(
             session, title=title, language=profile.language, duration=package.duration_seconds

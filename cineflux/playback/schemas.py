@@ -12,6 +12,7 @@ from cineflux.playback.flows import PlaybackRenewal, PlaybackStart, Track
 from cineflux.playback.manifest_api import manifest_path
 from cineflux.playback.models import PlaybackSession
 from cineflux.playback.service import Device
+from cineflux.protection.cenc import CLEAR_KEY
 
 
 class DeviceIn(BaseModel):
@@ -83,6 +84,16 @@ class NextEpisodeRead(BaseModel):
     ]
 
 
+class LicenceRead(BaseModel):
+    """Where the player gets the keys of an encrypted title (EME)."""
+
+    key_system: Annotated[str, Field(description="EME key system, e.g. org.w3.clearkey")]
+    url: Annotated[
+        str, Field(description="POST the CDM's licence request here, as the same account")
+    ]
+    key_ids: Annotated[list[str], Field(description="the title's key ids, 32 hex digits")]
+
+
 class PlaybackRead(BaseModel):
     """An authorised play: where to fetch it, for how long, from where in the title."""
 
@@ -106,6 +117,9 @@ class PlaybackRead(BaseModel):
     duration_seconds: float | None
     heartbeat_interval_seconds: int
     session_timeout_seconds: int
+    licence: Annotated[
+        LicenceRead | None, Field(description="set when the title is encrypted (CENC)")
+    ] = None
     credits_start_seconds: float | None = None
     next_episode: NextEpisodeRead | None = None
 
@@ -149,6 +163,18 @@ def _track(track: Track) -> TrackRead:
     )
 
 
+def _licence(start: PlaybackStart) -> LicenceRead | None:
+    if start.protection is None:
+        return None
+    system = start.protection.key_system
+    url = f"/api/playback/{start.session.id}/license"
+    return LicenceRead(
+        key_system=system,
+        url=url if system == CLEAR_KEY else f"{url}/{system}",
+        key_ids=list(start.protection.kids),
+    )
+
+
 def playback_read(start: PlaybackStart) -> PlaybackRead:
     """The API's view of a started play."""
     row = start.session
@@ -169,6 +195,7 @@ def playback_read(start: PlaybackStart) -> PlaybackRead:
         duration_seconds=start.duration_seconds,
         heartbeat_interval_seconds=start.policy.heartbeat_seconds,
         session_timeout_seconds=start.policy.session_timeout_seconds,
+        licence=_licence(start),
         credits_start_seconds=start.credits_start_seconds,
         next_episode=(
             NextEpisodeRead(**asdict(start.next_episode)) if start.next_episode else None
