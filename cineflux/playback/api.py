@@ -47,7 +47,7 @@ SessionIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 MAX_CONTEXTS = 16
 
 
-def _context(platform: Platform, request: Request) -> PlaybackContext:
+def playback_context(platform: Platform, request: Request) -> PlaybackContext:
     """The playback context of this platform, for the origin the client reached.
 
     Kept until the settings or the coverage zone file change (both are read again as
@@ -110,7 +110,7 @@ def start_playback(
         pin=body.pin,
         adult_code=body.adult_code,
     )
-    ctx = _context(platform, request)
+    ctx = playback_context(platform, request)
     return playback_read(flows.start_playback(db, ctx=ctx, request=play))
 
 
@@ -135,7 +135,7 @@ def heartbeat(
 ) -> HeartbeatRead:
     """The player still plays (every 30 s): keeps the stream, saves the resume position,
     answers a fresh token. 410 once the play was stopped or lapsed: start it again."""
-    ctx = _context(platform, request)
+    ctx = playback_context(platform, request)
     renewal = flows.renew_playback(
         db,
         ctx=ctx,
@@ -156,7 +156,7 @@ def stop_playback(
     position_seconds: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
 ) -> Response:
     """Stop a play: its stream is free at once; ``position_seconds`` is kept for resuming."""
-    ctx = _context(platform, request)
+    ctx = playback_context(platform, request)
     flows.stop_playback(
         db,
         ctx=ctx,

@@ -11,21 +11,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from cineflux.platform import Platform
-from cineflux.playback.flows import PlaybackContext
+from cineflux.playback.api import playback_context
 from cineflux.playback.session_manifests import MEDIA_TYPES, ManifestKind, session_manifest
 from cineflux.web.deps import ApiUserDep, DbDep, PlatformDep
 
-PREFIX = "/api/playback"
-FILE_NAMES: dict[ManifestKind, str] = {"dash": "manifest.mpd", "hls": "master.m3u8"}
-
-router = APIRouter(prefix=PREFIX, tags=["playback"])
+router = APIRouter(prefix="/api/playback", tags=["playback"])
 
 SessionIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-
-
-def manifest_path(session_id: str, kind: ManifestKind) -> str:
-    """Where the session's manifest of this kind is, on this API."""
-    return f"{PREFIX}/{session_id}/{FILE_NAMES[kind]}"
 
 
 def _answer(
@@ -36,15 +28,9 @@ def _answer(
     user_id: str,
     db: DbDep,
 ) -> Response:
-    settings = platform.settings
-    # Unconfigured, the origin is this very server, at the address the client used.
-    unconfigured = settings.cdn_origin_url is None and settings.public_url is None
-    ctx = PlaybackContext.of(
-        platform, origin_url=str(request.base_url).rstrip("/") if unconfigured else None
-    )
     manifest = session_manifest(
         db,
-        ctx=ctx,
+        ctx=playback_context(platform, request),
         storage=platform.storage,
         user_id=user_id,
         session_id=session_id,

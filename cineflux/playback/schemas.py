@@ -9,7 +9,6 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from cineflux.playback.flows import PlaybackRenewal, PlaybackStart, Track
-from cineflux.playback.manifest_api import manifest_path
 from cineflux.playback.models import PlaybackSession
 from cineflux.playback.service import Device
 from cineflux.protection.cenc import CLEAR_KEY
@@ -152,8 +151,10 @@ class ActivePlaybackRead(BaseModel):
 
 
 def _manifests(session_id: str) -> ManifestsRead:
+    # The routes of manifest_api.py.
     return ManifestsRead(
-        dash=manifest_path(session_id, "dash"), hls=manifest_path(session_id, "hls")
+        dash=f"/api/playback/{session_id}/manifest.mpd",
+        hls=f"/api/playback/{session_id}/master.m3u8",
     )
 
 
