@@ -63,7 +63,8 @@ def test_subscriber_signs_in_and_watches_a_film(
     page.click("button[type=submit]")
     page.wait_for_url(server.base_url + "/")
 
-    page.click(f"text={server.title_name}")
+    # From the films row: once watched, the title also leads the "Continue watching" row.
+    page.click(f"section[data-row=movies] >> text={server.title_name}")
     page.wait_for_url(f"**/titles/{server.title_id}")
     page.click("text=Play (HLS)" if stream == "HLS" else "a.play")
     page.wait_for_selector("video#video")
