@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.util import identity_key
 
 from cineflux.catalog import search
@@ -575,9 +575,15 @@ def next_episode(session: Session, episode: Title) -> Title | None:
     return session.get(Title, following.title_id) if following is not None else None
 
 
-def get_title(session: Session, title_id: str) -> Title:
-    """The title with this id, or ``TitleNotFound``."""
-    title = session.get(Title, title_id)
+# Reading a title without its names in other languages and its genres: each is a query
+# of its own otherwise, then loaded only if read (a play reads neither for a film).
+_WITHOUT_DETAILS = (lazyload(Title.localizations), lazyload(Title.genres))
+
+
+def get_title(session: Session, title_id: str, *, details: bool = True) -> Title:
+    """The title with this id, or ``TitleNotFound``; ``details=False`` loads its
+    localizations and genres only when they are read."""
+    title = session.get(Title, title_id, options=None if details else _WITHOUT_DETAILS)
     if title is None:
         raise TitleNotFound(title_id)
     return title

@@ -212,7 +212,7 @@ def _rating(session: Session, title: Title) -> str:
     ratings = [title.age_rating]
     parent_id = title.parent_id
     while parent_id is not None and len(ratings) < 4:
-        parent = catalog.get_title(session, parent_id)
+        parent = catalog.get_title(session, parent_id, details=False)
         ratings.append(parent.age_rating)
         parent_id = parent.parent_id
     return max(ratings, key=catalog.minimum_age)
@@ -333,7 +333,7 @@ def start_playback(
     """
     now = ctx.clock.now()
     device = playback.checked_device(request.device)
-    title = catalog.get_title(session, request.title_id)
+    title = catalog.get_title(session, request.title_id, details=False)
     profile = profiles.get_profile(session, user_id=request.user_id, profile_id=request.profile_id)
     entitlements = check_subscription(session, ctx=ctx, user_id=request.user_id, now=now)
     check_profile(session, request=request, profile=profile, rating=_rating(session, title))
