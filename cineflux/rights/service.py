@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from cineflux.catalog import service as catalog
 from cineflux.catalog.models import Title
@@ -194,16 +194,18 @@ def remove_window(session: Session, window: RightsWindow) -> None:
 
 
 def windows_of(session: Session, title_ids: Sequence[str]) -> list[RightsWindow]:
-    """Every window of these titles."""
+    """Every window of these titles, with their holdbacks."""
     if not title_ids:
         return []
-    return list(
-        session.scalars(
-            select(RightsWindow)
-            .where(RightsWindow.title_id.in_(title_ids))
-            .order_by(RightsWindow.territory, RightsWindow.license_type, RightsWindow.starts_at)
-        )
+    # Holdbacks in the same query: every play's rights decision reads them, and their
+    # own SELECT was one more statement per play.
+    statement = (
+        select(RightsWindow)
+        .where(RightsWindow.title_id.in_(title_ids))
+        .order_by(RightsWindow.territory, RightsWindow.license_type, RightsWindow.starts_at)
+        .options(joinedload(RightsWindow.holdbacks))
     )
+    return list(session.scalars(statement).unique())
 
 
 def window_terms(window: RightsWindow) -> WindowTerms:
