@@ -225,8 +225,17 @@ def window_terms(window: RightsWindow) -> WindowTerms:
 
 def rule_sets(session: Session) -> list[RuleSet]:
     """Every stored chronologie rule set, oldest first."""
-    rows = session.scalars(select(ChronologyRuleSet).order_by(ChronologyRuleSet.in_force_from))
-    return [RuleSet(r.name, r.in_force_from, r.source, r.months, r.svod_months) for r in rows]
+    # Plain rows, not entities: every play reads them, and nothing here changes them.
+    rows = session.execute(
+        select(
+            ChronologyRuleSet.name,
+            ChronologyRuleSet.in_force_from,
+            ChronologyRuleSet.source,
+            ChronologyRuleSet.months,
+            ChronologyRuleSet.svod_months,
+        ).order_by(ChronologyRuleSet.in_force_from)
+    )
+    return [RuleSet(*row) for row in rows]
 
 
 def rights_policy(session: Session, platform_profile: str) -> RightsPolicy:
