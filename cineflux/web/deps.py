@@ -28,7 +28,11 @@ from cineflux.web.problems import Problem, ProfileChoiceRequired, SignInRequired
 SESSION_COOKIE = "cineflux_session"
 
 
-def get_platform(request: Request) -> Platform:
+# Dependencies that neither block nor touch the database are coroutines: FastAPI runs a
+# plain function in the thread pool, one hop per dependency of every request.
+
+
+async def get_platform(request: Request) -> Platform:
     """The platform the app was built with."""
     platform: Platform = request.app.state.platform
     return platform
@@ -116,7 +120,7 @@ def page_user(request: Request, user: OptionalUserDep) -> accounts.SignedInUser:
 PageUserDep = Annotated[accounts.SignedInUser, Depends(page_user)]
 
 
-def api_user(user: OptionalUserDep) -> accounts.SignedInUser:
+async def api_user(user: OptionalUserDep) -> accounts.SignedInUser:
     """The signed-in user of an API call or media request; 401 otherwise."""
     if user is None:
         raise Problem(401, "Sign-in required", "this resource needs a signed-in session")
