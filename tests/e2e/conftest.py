@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy.orm import Session
 
 from cineflux.accounts import service as accounts
@@ -196,3 +197,23 @@ def chromium_path() -> str:
             pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium package")
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
     return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str) -> Iterator[Browser]:
+    """Headless Debian Chromium driven by Playwright."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context (no cookies) and page."""
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()

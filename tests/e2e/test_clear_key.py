@@ -4,16 +4,15 @@ gets the licence URL from the play and the keys from the licence endpoint."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, sync_playwright
+from playwright.sync_api import Page, Request
 
 from cineflux.config import Settings
 from cineflux.media.flows import ingest_into
 from cineflux.platform import build_platform
-from tests.e2e.conftest import CHROMIUM_ARGS, EMAIL, PASSWORD, RunningServer
+from tests.e2e.conftest import EMAIL, PASSWORD, RunningServer
 from tests.factories import license_in_france
 
 pytestmark = pytest.mark.e2e
@@ -37,26 +36,6 @@ def encrypted_title(server: RunningServer, small_film: Path) -> str:
     finally:
         platform.engine.dispose()
     return result.title_id
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Browser]:
-    """Headless Debian Chromium driven by Playwright."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context (no cookies) and page."""
-    context = browser.new_context()
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def test_an_encrypted_title_plays_with_keys_from_the_clear_key_licence_endpoint(

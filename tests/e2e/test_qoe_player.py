@@ -9,10 +9,9 @@ from playwright.sync_api import Page
 
 from tests.cli.conftest import cineflux
 from tests.e2e.conftest import EMAIL, RunningServer
-from tests.e2e.test_watch import _sign_in_and_watch, browser, page
+from tests.e2e.test_watch import _sign_in_and_watch
 
 pytestmark = pytest.mark.e2e
-__all__ = ["browser", "page"]  # the fixtures of the watch tests, shared
 
 
 def test_player_reports_startup_play_time_and_cmcd(page: Page, server: RunningServer) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from cineflux.catalog import service as catalog
 from cineflux.config import Settings
@@ -16,7 +15,6 @@ from cineflux.media.flows import ingest_into
 from cineflux.platform import build_platform
 from cineflux.rights import service as rights
 from tests.e2e.conftest import (
-    CHROMIUM_ARGS,
     EMAIL,
     ONE_SCREEN_EMAIL,
     PASSWORD,
@@ -27,26 +25,6 @@ from tests.factories import grant, make_title
 from tests.playback_helpers import packaged
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Browser]:
-    """Headless Debian Chromium driven by Playwright."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context (no cookies) and page."""
-    context = browser.new_context()
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 @pytest.mark.parametrize("stream", ["DASH", "HLS"])
