@@ -540,7 +540,7 @@ def strictest_rating(session: Session, title: Title) -> str:
     ratings = [title.age_rating]
     parent_id = title.parent_id
     while parent_id is not None and len(ratings) < 4:
-        parent = get_title(session, parent_id)
+        parent = get_title(session, parent_id, details=False)  # only its rating is read
         ratings.append(parent.age_rating)
         parent_id = parent.parent_id
     return max(ratings, key=minimum_age)

@@ -207,17 +207,6 @@ def check_subscription(
     raise SubscriptionRequired("watching needs a subscription: choose a plan on /plans")
 
 
-def _rating(session: Session, title: Title) -> str:
-    """The strictest rating of the title and its season and series."""
-    ratings = [title.age_rating]
-    parent_id = title.parent_id
-    while parent_id is not None and len(ratings) < 4:
-        parent = catalog.get_title(session, parent_id, details=False)
-        ratings.append(parent.age_rating)
-        parent_id = parent.parent_id
-    return max(ratings, key=catalog.minimum_age)
-
-
 def check_profile(session: Session, *, request: PlayRequest, profile: Profile, rating: str) -> None:
     """The profile's PIN, maturity limit and the -18 code, as the request proves them."""
     if profile.pin_hash is not None and not request.profile_unlocked:
@@ -336,7 +325,9 @@ def start_playback(
     title = catalog.get_title(session, request.title_id, details=False)
     profile = profiles.get_profile(session, user_id=request.user_id, profile_id=request.profile_id)
     entitlements = check_subscription(session, ctx=ctx, user_id=request.user_id, now=now)
-    check_profile(session, request=request, profile=profile, rating=_rating(session, title))
+    check_profile(
+        session, request=request, profile=profile, rating=catalog.strictest_rating(session, title)
+    )
     territory = check_rights(session, ctx=ctx, request=request, now=now)
     package = _package(session, title)
     heights = _heights(package, device=device, entitlements=entitlements)
