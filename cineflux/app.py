@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from cineflux import __version__
@@ -19,7 +19,7 @@ from cineflux.catalog.api import router as catalog_router
 from cineflux.db import schema_is_current
 from cineflux.delivery.api import cdn_router
 from cineflux.delivery.api import router as delivery_router
-from cineflux.logs import log_requests
+from cineflux.logs import RequestLog
 from cineflux.media.api import router as media_router
 from cineflux.platform import Platform
 from cineflux.playback.api import router as playback_router
@@ -39,6 +39,33 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": content_security_policy(),
 }
+# Swagger UI loads its own inline script and CDN assets.
+NO_CSP_PATHS = frozenset({"/api/docs"})
+
+
+class SecurityHeaders:
+    """ASGI middleware: the security headers on every response that does not set its own
+    (plain ASGI, as ``logs.RequestLog``, for the same measured reason)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        defaults = SECURITY_HEADERS.items()
+        if scope["path"] in NO_CSP_PATHS:
+            defaults = {k: v for k, v in defaults if k != "Content-Security-Policy"}.items()
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in defaults:
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(platform: Platform) -> FastAPI:
@@ -52,21 +79,13 @@ def create_app(platform: Platform) -> FastAPI:
     )
     app.state.platform = platform
     install_problem_handlers(app)
-    app.middleware("http")(log_requests)
+    app.add_middleware(RequestLog)
+    app.add_middleware(SecurityHeaders)
     if platform.settings.trusted_proxy_list:
         # Outermost: every later layer (logs, steering, GeoIP, throttling) sees the viewer.
         app.add_middleware(
             ProxyHeadersMiddleware, trusted_hosts=platform.settings.trusted_proxy_list
         )
-
-    @app.middleware("http")
-    async def security_headers(request: Any, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            if name == "Content-Security-Policy" and request.url.path == "/api/docs":
-                continue  # Swagger UI loads its own inline script and CDN assets.
-            response.headers.setdefault(name, value)
-        return response
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import redis
 from fastapi.testclient import TestClient
 
+from cineflux.app import create_app
 from cineflux.platform import Platform
 from tests.conftest import REDIS_URL
 
@@ -74,3 +77,43 @@ def test_each_response_has_a_request_id(client: TestClient) -> None:
     first = client.get("/healthz").headers["x-request-id"]
     second = client.get("/healthz").headers["x-request-id"]
     assert len(first) == 16 and first != second
+
+
+def test_the_request_log_has_one_line_per_request_with_its_id_status_and_duration(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="cineflux.http"):
+        response = client.get("/no-such-page")
+    lines = [r for r in caplog.records if r.name == "cineflux.http"]
+    assert len(lines) == 1
+    assert lines[0].getMessage() == "GET /no-such-page 404"
+    assert lines[0].__dict__["request_id"] == response.headers["x-request-id"]
+    assert lines[0].__dict__["status"] == 404 and lines[0].__dict__["duration_ms"] >= 0
+
+
+def test_a_request_that_crashes_is_logged_as_a_500(
+    platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(platform)
+
+    @app.get("/crash")
+    def crash() -> None:
+        raise RuntimeError("boom")
+
+    with (
+        TestClient(app, raise_server_exceptions=False) as client,
+        caplog.at_level(logging.INFO, logger="cineflux.http"),
+    ):
+        response = client.get("/crash")
+    assert response.status_code == 500
+    assert [r.getMessage() for r in caplog.records if r.name == "cineflux.http"] == [
+        "GET /crash 500"
+    ]
+
+
+def test_the_api_docs_page_has_no_content_security_policy_but_the_other_headers(
+    client: TestClient,
+) -> None:
+    response = client.get("/api/docs")
+    assert "content-security-policy" not in response.headers
+    assert response.headers["x-frame-options"] == "DENY"
