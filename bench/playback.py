@@ -11,10 +11,15 @@ session cookie of the next account in turn (plays are not stopped: the plan allo
 and each account keeps a few dozen live sessions at most, as the count is per account).
 The floor, in the same invocation, under the same load: ``GET /healthz`` of the same server
 (the app's middleware, routing and a thread hop, nothing else). Sides alternate, several
-rounds each. Targets: auths p99 <= 15 ms, auths/s >= 0.5 x the floor's requests/s. Also
-reported: the server's time per request (its log's ``duration_ms``, from the middleware
-entering to the response, so it includes the wait in the process's queue of writers), its
-CPU time per request, and both sides at one connection (service time without queueing).
+rounds each: the throughput target, auths/s >= 0.5 x the floor's requests/s. Then the
+latency target, auths p99 <= 15 ms at 100 concurrent clients: the same 100 connections as
+clients with random think times (exponential, wrk's ``delay``) offering half the
+authorisations/s the closed loop sustained. A closed loop cannot measure it: with 100
+connections always waiting, latency is 100 / throughput (Little's law), 100 ms and more even
+for the floor; its percentiles are reported too. Also reported: the server's time per
+request (its log's ``duration_ms``, from the middleware entering to the response, so it
+includes the wait in the process's queue of writers), its CPU time per request, and both
+sides at one connection (service time without queueing).
 
 Time to first frame: Chromium (Playwright) signs in, opens the title page and clicks Play;
 the time runs from the click to the first video frame presented
@@ -25,6 +30,7 @@ that loads the same package's DASH manifest, all served by nginx from the same f
 worker, sendfile). Targets: median ratio <= 1.2 and our median <= 500 ms.
 
     python bench/playback.py [--rounds 3] [--seconds 8] [--connections 100] [--runs 9]
+                             [--paced-seconds 20]
 """
 
 from __future__ import annotations
@@ -87,6 +93,9 @@ P99_TARGET_MS = 15.0
 THROUGHPUT_TARGET = 0.5
 TTFF_RATIO_TARGET = 1.2
 TTFF_TARGET_MS = 500.0
+# The paced run offers this share of the authorisations/s the closed loop sustained.
+PACED_LOAD = 0.5
+MAX_THINK_MS = 4000
 
 # Installed in every page: the click on Play and the first frame, on one clock.
 FIRST_FRAME_PROBE = """
@@ -260,6 +269,24 @@ def authorise_script(root: Path, title_id: str, accounts_made: list[dict[str, st
     return script
 
 
+def paced_script(script: Path, mean_gap_ms: float) -> Path:
+    """The authorisation script with a think time before each request: exponential with
+    this mean, so each connection is a client pressing play now and then, and 100 of
+    them arrive at random (open-loop) rather than in lockstep. Gaps are cut at
+    MAX_THINK_MS, under uvicorn's keep-alive timeout (5 s), which closes idler connections
+    (wrk would count a read error)."""
+    paced = script.with_name("paced.lua")
+    paced.write_text(
+        script.read_text() + f"local mean_gap_ms = {mean_gap_ms:.1f}\n"
+        "local seeded = false\n"
+        "delay = function()\n"
+        "  if not seeded then math.randomseed(os.time() + (offset or 0)); seeded = true end\n"
+        "  local gap = -math.log(1 - math.random()) * mean_gap_ms\n"
+        f"  return math.floor(math.min(gap, {MAX_THINK_MS}))\nend\n"
+    )
+    return paced
+
+
 def floor_script(root: Path) -> Path:
     """A wrk script: GET /healthz."""
     script = root / "floor.lua"
@@ -349,6 +376,21 @@ def authorisation_rounds(
             figures[f"server_p{p}_ms"] = percentile(durations, p)
         rounds[f"{side}_one_connection"] = [figures]
         print(f"one connection {side}: {figures}", file=sys.stderr)
+    # Paced: the same connections as clients with think times, offering a fixed share of
+    # the capacity just measured, so latency is the service's and not the closed loop's
+    # queue (with N connections always busy, latency is N / throughput by Little's law).
+    capacity = statistics.median(r["requests_per_s"] for r in rounds["auth"])
+    offered = PACED_LOAD * capacity
+    paced = paced_script(scripts["auth"], mean_gap_ms=args.connections / offered * 1000)
+    figures = dict(run_wrk(port, paced, args, args.paced_seconds))
+    wait_idle(log)
+    durations, offset = server_times(log, offset, prefixes["auth"])
+    durations.sort()
+    figures["offered_per_s"] = round(offered, 1)
+    for p in (50, 90, 99):
+        figures[f"server_p{p}_ms"] = percentile(durations, p)
+    rounds["auth_paced"] = [figures]
+    print(f"paced auth: {figures}", file=sys.stderr)
     return rounds
 
 
@@ -540,6 +582,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--paced-seconds", type=int, default=20)
     args = parser.parse_args()
     for tool in ("nginx", "wrk", CHROMIUM):
         if not (shutil.which(tool) or Path(f"/usr/sbin/{tool}").exists()):
@@ -583,6 +626,7 @@ def main() -> int:
     )  # fmt: skip
     auth, floor = summarise(rounds["auth"], keys), summarise(rounds["floor"], keys)
     alone = {side: rounds[f"{side}_one_connection"][0] for side in ("auth", "floor")}
+    paced = rounds["auth_paced"][0]
     throughput_ratio = auth["requests_per_s"] / floor["requests_per_s"]
     nan = float("nan")
     ttff: dict[str, dict[str, float]] = {}
@@ -598,7 +642,8 @@ def main() -> int:
         }
     ttff_ratio = ttff["ours"]["median_ms"] / ttff["nginx"]["median_ms"]
     targets = [
-        {"name": "authorisation p99 latency, 100 connections", "value": auth["latency_p99_ms"],
+        {"name": f"authorisation p99 latency, {args.connections} clients offering "
+         f"{PACED_LOAD:g} x the measured capacity", "value": paced["latency_p99_ms"],
          "op": "<=", "target": P99_TARGET_MS, "unit": "ms"},
         {"name": "authorisations/s over the floor's requests/s (GET /healthz)",
          "value": round(throughput_ratio, 3), "op": ">=", "target": THROUGHPUT_TARGET,
@@ -616,10 +661,18 @@ def main() -> int:
         f"{floor['requests_per_s']:.0f}", f"{throughput_ratio:.3f}", f">= {THROUGHPUT_TARGET}",
     )  # fmt: skip
     for p in (50, 90, 99):
-        target = f"<= {P99_TARGET_MS:g} ms" if p == 99 else ""
         table.add_row(
-            f"latency p{p} ms (wrk)", f"{auth[f'latency_p{p}_ms']:.1f}",
-            f"{floor[f'latency_p{p}_ms']:.1f}", "", target,
+            f"closed loop: latency p{p} ms (wrk)", f"{auth[f'latency_p{p}_ms']:.1f}",
+            f"{floor[f'latency_p{p}_ms']:.1f}", "", "",
+        )  # fmt: skip
+    table.add_row(
+        f"paced: offered auths/s ({PACED_LOAD:g} x capacity)", f"{paced['offered_per_s']:.0f}",
+        "", "", "",
+    )  # fmt: skip
+    for p in (50, 90, 99):
+        table.add_row(
+            f"paced: latency p{p} ms (wrk)", f"{paced[f'latency_p{p}_ms']:.1f}", "", "",
+            f"<= {P99_TARGET_MS:g} ms" if p == 99 else "",
         )  # fmt: skip
     for p in (50, 90, 99):
         table.add_row(
@@ -665,6 +718,8 @@ def main() -> int:
                 "authorisations": auth,
                 "floor": floor,
                 "one_connection": alone,
+                "paced": {**paced, "share_of_capacity": PACED_LOAD,
+                          "think_time": "exponential, per connection"},
                 "rounds": rounds,
                 "ttff_measure": "click on Play to the first frame presented "
                 "(requestVideoFrameCallback), Chromium headless, warm HTTP cache, runs alternating",

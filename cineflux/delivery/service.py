@@ -339,26 +339,37 @@ def edge_statuses(
     session: Session, *, now: datetime, policy: HealthPolicy, site: str | None = None
 ) -> list[EdgeStatus]:
     """Every edge (or a site's), by site then name, with its rotation at ``now``."""
-    statement = select(Edge).join(Site).order_by(Site.name, Edge.name)
+    # Plain rows, not entities: every play ranks the edges (bench/playback.py).
+    edge, site_name = Edge.__table__.c, Site.__table__.c.name.label("site_name")
+    statement = (
+        select(*edge, site_name)
+        .join(Site.__table__, Site.__table__.c.id == edge.site_id)
+        .order_by(site_name, edge.name)
+    )
     if site is not None:
-        statement = statement.where(Site.name == site)
+        statement = statement.where(site_name == site)
     statuses = []
-    for edge in session.scalars(statement):
-        rotation = rotation_now(edge, now=now, policy=policy)
+    for row in session.execute(statement):
+        rotation = rotation_at(
+            Rotation(row.in_rotation, row.rotation_since, row.rotation_reason),
+            last_heartbeat_at=row.last_heartbeat_at,
+            now=now,
+            policy=policy,
+        )
         statuses.append(
             EdgeStatus(
-                id=edge.id,
-                name=edge.name,
-                site=edge.site.name,
-                base_url=edge.base_url,
-                healthy=edge.healthy,
-                load=effective_load(edge.load, edge.egress_bps, edge.capacity_bps),
-                egress_bps=edge.egress_bps,
-                capacity_bps=edge.capacity_bps,
-                open_connections=edge.open_connections,
-                disk_used_bytes=edge.disk_used_bytes,
-                disk_capacity_bytes=edge.disk_capacity_bytes,
-                last_heartbeat_at=edge.last_heartbeat_at,
+                id=row.id,
+                name=row.name,
+                site=row.site_name,
+                base_url=row.base_url,
+                healthy=row.healthy,
+                load=effective_load(row.load, row.egress_bps, row.capacity_bps),
+                egress_bps=row.egress_bps,
+                capacity_bps=row.capacity_bps,
+                open_connections=row.open_connections,
+                disk_used_bytes=row.disk_used_bytes,
+                disk_capacity_bytes=row.disk_capacity_bytes,
+                last_heartbeat_at=row.last_heartbeat_at,
                 in_rotation=rotation.in_rotation,
                 rotation_since=rotation.since,
                 rotation_reason=rotation.reason,

@@ -75,7 +75,9 @@ class MediaPackage(Base):
     poster: Mapped[str] = mapped_column(String(100))
     thumbnails: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="complete")  # playable|complete
-    layout: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Kept to rewrite manifests later; deferred, as nothing on a play's path reads it (and
+    # the package query joins its renditions: the JSON was decoded once per rendition).
+    layout: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     duration_seconds: Mapped[float] = mapped_column(Float)
     source_width: Mapped[int] = mapped_column(Integer)
     source_height: Mapped[int] = mapped_column(Integer)

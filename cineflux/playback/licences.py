@@ -153,13 +153,13 @@ def play_protection(
     """
     if keys is None:
         return None
-    title_keys = keys.title_keys(session, title_id=title_id)
-    if not title_keys:
+    key_ids = keys.title_key_ids(session, title_id=title_id)
+    if not key_ids:
         return None
     for name in device_drm:
         key_system = DEVICE_KEY_SYSTEMS.get(name, name)
         if key_system in servers.servers:
-            return PlayProtection(key_system, tuple(k.kid for k in title_keys.values()))
+            return PlayProtection(key_system, tuple(key_ids.values()))
     raise DeviceCannotPlay(
         "this title is encrypted and the device lists none of the DRM systems it is "
         f"licensed with ({', '.join(sorted(servers.servers))})"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -207,17 +207,29 @@ def lock_account(session: Session, *, user_id: str) -> None:
     takes the database's write lock, held to the end just the same.
     """
     dialect = session.get_bind().dialect.name
+    statement = _ACCOUNT_LOCKS.get(dialect)
+    if statement is None:
+        statement = _ACCOUNT_LOCKS[dialect] = _account_lock(dialect)
+    session.execute(statement, {"user_id": user_id})
+
+
+# Built once per dialect, not per play: building the statement cost more than running it.
+_ACCOUNT_LOCKS: dict[str, Any] = {}
+
+
+def _account_lock(dialect: str) -> Any:
     if dialect == "postgresql":
         statement: Any = postgresql_insert(PlaybackAccount)
     elif dialect == "sqlite":
         statement = sqlite_insert(PlaybackAccount)
     else:
         raise NotImplementedError(f"playback does not support {dialect}")
-    statement = statement.values(user_id=user_id, admissions_checked=1).on_conflict_do_update(
+    return statement.values(
+        user_id=bindparam("user_id"), admissions_checked=1
+    ).on_conflict_do_update(
         index_elements=["user_id"],
         set_={"admissions_checked": PlaybackAccount.admissions_checked + 1},
     )
-    session.execute(statement)
 
 
 def _live(now: datetime, policy: PlaybackPolicy) -> Sequence[Any]:
@@ -254,6 +266,18 @@ class NewPlay:
     resume_from: float = 0.0
 
 
+# The account's streams that count: built once (see _ACCOUNT_LOCKS).
+_LIVE_COUNT = (
+    select(func.count())
+    .select_from(PlaybackSession)
+    .where(
+        PlaybackSession.user_id == bindparam("user_id"),
+        PlaybackSession.stopped_at.is_(None),
+        PlaybackSession.last_heartbeat_at > bindparam("since"),
+    )
+)
+
+
 def admit(
     session: Session, play: NewPlay, *, stream_limit: int, now: datetime, policy: PlaybackPolicy
 ) -> PlaybackSession:
@@ -263,11 +287,7 @@ def admit(
     account are admitted one after the other and never more than the limit.
     """
     lock_account(session, user_id=play.user_id)
-    playing = session.scalar(
-        select(func.count())
-        .select_from(PlaybackSession)
-        .where(PlaybackSession.user_id == play.user_id, *_live(now, policy))
-    )
+    playing = session.scalar(_LIVE_COUNT, {"user_id": play.user_id, "since": now - policy.timeout})
     if (playing or 0) >= stream_limit:
         plural = "s" if stream_limit != 1 else ""
         raise StreamLimitReached(

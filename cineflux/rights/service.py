@@ -208,6 +208,41 @@ def windows_of(session: Session, title_ids: Sequence[str]) -> list[RightsWindow]
     return list(session.scalars(statement).unique())
 
 
+def window_terms_of(session: Session, title_ids: Sequence[str]) -> list[WindowTerms]:
+    """What the decision needs of these titles' windows, read as plain rows.
+
+    Every play's decision reads them: entities (and their holdbacks' relationship) cost
+    several times the CPU of the rows, measured by bench/playback.py.
+    """
+    window, holdback = RightsWindow.__table__.c, WindowHoldback.__table__.c
+    statement = (
+        select(
+            window.id, window.territory, window.license_type, window.starts_at,
+            window.ends_at, window.format_cap,
+            holdback.starts_at.label("holdback_starts_at"),
+            holdback.ends_at.label("holdback_ends_at"), holdback.reason,
+        )
+        .outerjoin(WindowHoldback.__table__, holdback.window_id == window.id)
+        .where(window.title_id.in_(title_ids))
+        .order_by(window.territory, window.license_type, window.starts_at, window.id)
+    )  # fmt: skip
+    terms: dict[str, WindowTerms] = {}
+    for row in session.execute(statement):
+        held = terms.get(row.id)
+        if held is None:
+            held = terms[row.id] = WindowTerms(
+                territory=row.territory,
+                license_type=row.license_type,
+                starts_at=row.starts_at,
+                ends_at=row.ends_at,
+                format_cap=row.format_cap,
+            )
+        if row.holdback_starts_at is not None:
+            span = Holdback(row.holdback_starts_at, row.holdback_ends_at, row.reason)
+            terms[row.id] = replace(held, holdbacks=(*held.holdbacks, span))
+    return list(terms.values())
+
+
 def window_terms(window: RightsWindow) -> WindowTerms:
     """What the pure decision needs from a stored window."""
     return WindowTerms(
@@ -293,8 +328,8 @@ def decide(
     at: datetime,
 ) -> Decision:
     """Whether a real title may be offered, and why (exact, from windows and rule sets)."""
-    title = catalog.get_title(session, title_id)
-    windows = [window_terms(w) for w in windows_of(session, _lineage(session, title))]
+    title = catalog.get_title(session, title_id, details=False)
+    windows = window_terms_of(session, _lineage(session, title))
     question = RightsQuestion(_facts(title), windows, policy, territory, license_type)
     return question.decide(at)
 

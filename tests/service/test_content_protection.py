@@ -178,3 +178,15 @@ def test_with_encryption_off_new_packages_are_clear_and_get_no_keys(
     assert _decodes(
         ffmpeg, _joined(next((root / "video").glob("h264-360p*")), tmp_path / "v.mp4"), None
     )
+
+
+def test_a_titles_key_ids_are_read_without_unwrapping_a_key(
+    db: Session, clock: FrozenClock
+) -> None:
+    title = make_title(db, clock, "Chiffré sans clé")
+    made = DatabaseKeyStore(OLD).create_title_keys(db, title_id=title.id, now=clock.now())
+    # A store without the master key the keys are wrapped under still names them.
+    assert DatabaseKeyStore(NEW).title_key_ids(db, title_id=title.id) == {
+        kind: key.kid for kind, key in made.items()
+    }
+    assert DatabaseKeyStore(NEW).title_key_ids(db, title_id="no-such-title") == {}

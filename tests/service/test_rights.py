@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -266,3 +266,32 @@ def test_a_reform_scenario_lists_titles_gained_and_lost(
     # Under the rules in force "Récent" is on SVOD (17 months passed) and both are on TVOD;
     # at 24 months "Récent" loses both.
     assert summary == [("Récent", "SVOD", False), ("Récent", "TVOD", False)]
+
+
+def test_a_play_decision_honours_each_of_a_windows_holdbacks(
+    db: Session, clock: FrozenClock, policy: RightsPolicy
+) -> None:
+    series = make_title(db, clock, "Série retenue", kind="series")
+    grant(
+        db,
+        clock,
+        series,
+        "DE",
+        start="2024-01-01",
+        end="2025-01-01",
+        holdbacks=(("2024-05-01", "2024-06-01"), ("2024-09-01", "2024-10-01")),
+        policy=policy,
+    )
+
+    def available(on: str) -> bool:
+        return rights.decide(
+            db, policy=policy, title_id=series.id, territory="DE", license_type="SVOD",
+            at=day(on) + timedelta(hours=12),
+        ).available  # fmt: skip
+
+    assert [available(d) for d in ("2024-04-15", "2024-05-15", "2024-07-15", "2024-09-15")] == [
+        True,
+        False,
+        True,
+        False,
+    ]
