@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from cineflux.accounts.models import AccountToken, DeviceSession, LoginFailure, User, WebSession
@@ -238,16 +238,20 @@ def open_session(session: Session, *, clock: Clock, user: User, ttl: timedelta) 
     return token
 
 
+# Every signed-in request runs it: built once, as building it cost more than running it.
+_SESSION_AND_USER = (
+    select(WebSession, User)
+    .join(User, User.id == WebSession.user_id)
+    .where(WebSession.token_hash == bindparam("token_hash"))
+)
+
+
 def resolve_session(session: Session, *, clock: Clock, token: str | None) -> SignedInUser | None:
     """The user behind a session cookie, or None if the session is unknown or expired."""
     if not token:
         return None
     token_hash = hash_token(token)
-    row = session.execute(
-        select(WebSession, User)
-        .join(User, User.id == WebSession.user_id)
-        .where(WebSession.token_hash == token_hash)
-    ).one_or_none()
+    row = session.execute(_SESSION_AND_USER, {"token_hash": token_hash}).one_or_none()
     if row is None:
         return None
     web_session, user = row

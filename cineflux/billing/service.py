@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Table, and_, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -307,28 +307,31 @@ def access_until(subscription: AccessTerms, policy: BillingPolicy) -> datetime |
     return None
 
 
+# The few columns entitlements read, not the whole subscription (converting its eleven
+# timestamps was most of the query's CPU); built once, as every play asks.
+_ENTITLING_SUBSCRIPTION = (
+    select(
+        Subscription.state,
+        Subscription.cancel_at_period_end,
+        Subscription.current_period_end,
+        Subscription.past_due_since,
+        Subscription.started_at,
+        Plan.code,
+        Plan.name,
+        Plan.streams,
+        Plan.max_resolution,
+        Plan.downloads,
+    )
+    .join(Plan, Plan.code == Subscription.plan_code)
+    .where(Subscription.live_user_id == bindparam("user_id"))
+)
+
+
 def entitlements(
     session: Session, *, user_id: str, at: datetime, policy: BillingPolicy | None = None
 ) -> Entitlements:
     """What the account may do at ``at``: streams, resolution, downloads (for playback)."""
-    # The few columns this reads, not the whole subscription: every play asks, and
-    # converting its eleven timestamps was most of the query's CPU.
-    subscription = session.execute(
-        select(
-            Subscription.state,
-            Subscription.cancel_at_period_end,
-            Subscription.current_period_end,
-            Subscription.past_due_since,
-            Subscription.started_at,
-            Plan.code,
-            Plan.name,
-            Plan.streams,
-            Plan.max_resolution,
-            Plan.downloads,
-        )
-        .join(Plan, Plan.code == Subscription.plan_code)
-        .where(Subscription.live_user_id == user_id)
-    ).one_or_none()
+    subscription = session.execute(_ENTITLING_SUBSCRIPTION, {"user_id": user_id}).one_or_none()
     if subscription is None:
         return Entitlements(active=False)
     until = access_until(subscription, policy or BillingPolicy())
