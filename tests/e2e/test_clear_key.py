@@ -1,5 +1,6 @@
-"""An encrypted title (CENC, the product default) plays in Chromium with Clear Key: Shaka
-gets the licence URL from the play and the keys from the licence endpoint."""
+"""An encrypted title (CENC, the product default) plays in Chromium with Clear Key: over
+DASH Shaka gets the licence URL from the play and the keys from the licence endpoint, over
+HLS the keys from the play's key route ("identity" key delivery)."""
 
 from __future__ import annotations
 
@@ -38,19 +39,25 @@ def encrypted_title(server: RunningServer, small_film: Path) -> str:
     return result.title_id
 
 
-def test_an_encrypted_title_plays_with_keys_from_the_clear_key_licence_endpoint(
-    page: Page, server: RunningServer, encrypted_title: str
+def _sign_in_and_play_past_three_seconds(
+    page: Page, server: RunningServer, watch_path: str
 ) -> None:
-    licences: list[Request] = []
-    page.on("request", lambda r: licences.append(r) if r.url.endswith("/license") else None)
     page.goto(server.base_url + "/login")
     page.fill("input[name=email]", EMAIL)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(server.base_url + "/")
-    page.goto(f"{server.base_url}/titles/{encrypted_title}/watch")
-
+    page.goto(server.base_url + watch_path)
     page.wait_for_function("() => document.getElementById('video').currentTime > 3", timeout=30_000)
+
+
+def test_an_encrypted_title_plays_with_keys_from_the_clear_key_licence_endpoint(
+    page: Page, server: RunningServer, encrypted_title: str
+) -> None:
+    licences: list[Request] = []
+    page.on("request", lambda r: licences.append(r) if r.url.endswith("/license") else None)
+    _sign_in_and_play_past_three_seconds(page, server, f"/titles/{encrypted_title}/watch")
+
     assert "Playing (DASH)" in (page.text_content("#player-status") or "")
     drm = page.evaluate("() => window.cinefluxPlayer.drmInfo()")
     assert drm is not None and drm["keySystem"] == "org.w3.clearkey"
@@ -61,3 +68,31 @@ def test_an_encrypted_title_plays_with_keys_from_the_clear_key_licence_endpoint(
     answer = licences[0].response()
     assert answer is not None and answer.status == 200
     assert {key["kty"] for key in answer.json()["keys"]} == {"oct"}
+
+
+def test_an_encrypted_title_plays_over_hls_with_keys_from_the_plays_key_route(
+    page: Page, server: RunningServer, encrypted_title: str
+) -> None:
+    # Shaka turns the fetched keys into a data: licence of its own: it stalled for ever when
+    # the player sent that licence to the licence URL, or let CMCD append its query to it.
+    key_requests: list[Request] = []
+    page.on("request", lambda r: key_requests.append(r) if "/keys/" in r.url else None)
+    _sign_in_and_play_past_three_seconds(
+        page, server, f"/titles/{encrypted_title}/watch?format=hls"
+    )
+
+    assert "Playing (HLS)" in (page.text_content("#player-status") or "")
+    drm = page.evaluate("() => window.cinefluxPlayer.drmInfo()")
+    assert drm is not None and drm["keySystem"] == "org.w3.clearkey"
+    assert drm["encryptionScheme"] == "cenc"
+    session = page.evaluate("() => document.getElementById('video').dataset.session")
+    key_route = f"{server.base_url}/api/playback/{session}/keys/"
+    delivered: set[str] = set()
+    for request in key_requests:
+        assert request.url.startswith(key_route), f"a key asked elsewhere: {request.url}"
+        answer = request.response()
+        assert answer is not None and answer.status == 200
+        delivered.add(request.url.removeprefix(key_route))
+    statuses = page.evaluate("() => window.cinefluxPlayer.getKeyStatuses()")
+    assert statuses == {kid: "usable" for kid in delivered}
+    assert len(delivered) == 2  # the video's key and the audio's

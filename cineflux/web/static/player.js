@@ -264,14 +264,21 @@ function fillMenus(player) {
 
 // An encrypted title: the CDM asks the play's own licence URL (same origin, so the session
 // cookie goes with it), never an edge; clear titles configure nothing.
-// HLS names keys for "identity" delivery as keys/<kid>: they come from the play's key route.
+// HLS names keys for "identity" delivery as keys/<kid>: they come from the play's key route,
+// and Shaka answers the CDM with a data: licence of those keys, which must stay data: (Shaka
+// picks the scheme's plugin before filters run) and lose the ?CMCD= query that breaks its
+// base64. Either failure is silent with two key sessions: the video waits for its key.
 function configureLicence(player, networking, licence, sessionId) {
   if (!licence) return;
   const url = new URL(licence.url, window.location.origin).href;
   player.configure({ drm: { servers: { [licence.key_system]: url } } });
   const { LICENSE, KEY } = shaka.net.NetworkingEngine.RequestType;
   networking.registerRequestFilter((type, request) => {
-    if (type === LICENSE) request.uris = [url]; // undo the edge failover's expansion
+    if (type === LICENSE && request.uris[0].startsWith("data:")) {
+      request.uris = [request.uris[0].replace(/[?&]CMCD=[^&#]*/g, "")];
+    } else if (type === LICENSE) {
+      request.uris = [url]; // undo the edge failover's expansion
+    }
     const kid = type === KEY && request.uris[0].match(/\/keys\/([0-9a-f]{32})(?:[?#].*)?$/);
     if (kid) request.uris = [`${window.location.origin}/api/playback/${sessionId()}/keys/${kid[1]}`];
   });
