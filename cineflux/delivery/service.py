@@ -335,19 +335,21 @@ class EdgeStatus:
     rotation_reason: str
 
 
+# Plain rows, not entities, with a statement built once: every play ranks the edges, and
+# building the statement cost more than running it (bench/playback.py).
+_SITE_NAME = Site.__table__.c.name.label("site_name")
+_EDGES = (
+    select(*Edge.__table__.c, _SITE_NAME)
+    .join(Site.__table__, Site.__table__.c.id == Edge.__table__.c.site_id)
+    .order_by(_SITE_NAME, Edge.__table__.c.name)
+)
+
+
 def edge_statuses(
     session: Session, *, now: datetime, policy: HealthPolicy, site: str | None = None
 ) -> list[EdgeStatus]:
     """Every edge (or a site's), by site then name, with its rotation at ``now``."""
-    # Plain rows, not entities: every play ranks the edges (bench/playback.py).
-    edge, site_name = Edge.__table__.c, Site.__table__.c.name.label("site_name")
-    statement = (
-        select(*edge, site_name)
-        .join(Site.__table__, Site.__table__.c.id == edge.site_id)
-        .order_by(site_name, edge.name)
-    )
-    if site is not None:
-        statement = statement.where(site_name == site)
+    statement = _EDGES if site is None else _EDGES.where(Site.name == site)
     statuses = []
     for row in session.execute(statement):
         rotation = rotation_at(

@@ -12,12 +12,12 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from cineflux.config import Settings
 from cineflux.playback.models import PlaybackAccount, PlaybackSession
@@ -278,6 +278,9 @@ _LIVE_COUNT = (
 )
 
 
+_INSERT_PLAY = insert(cast(Table, PlaybackSession.__table__))
+
+
 def admit(
     session: Session, play: NewPlay, *, stream_limit: int, now: datetime, policy: PlaybackPolicy
 ) -> PlaybackSession:
@@ -295,22 +298,27 @@ def admit(
             "stop watching on another screen, or wait a minute after it stopped",
             limit=stream_limit,
         )
-    row = PlaybackSession(
-        id=new_session_id(),
-        user_id=play.user_id,
-        profile_id=play.profile_id,
-        title_id=play.title_id,
-        storage_prefix=play.storage_prefix,
-        territory=play.territory,
-        duration_seconds=play.duration_seconds,
-        device=play.device.to_json(),
-        started_at=now,
-        last_heartbeat_at=now,
-        position_seconds=play.resume_from,
-        play_counted=False,
-    )
+    values = {
+        "id": new_session_id(),
+        "user_id": play.user_id,
+        "profile_id": play.profile_id,
+        "title_id": play.title_id,
+        "storage_prefix": play.storage_prefix,
+        "territory": play.territory,
+        "duration_seconds": play.duration_seconds,
+        "device": play.device.to_json(),
+        "started_at": now,
+        "last_heartbeat_at": now,
+        "position_seconds": play.resume_from,
+        "play_counted": False,
+        "stopped_at": None,
+    }
+    # A plain INSERT, then the same row joins the session as already stored: the unit of
+    # work's flush of one new object cost more CPU than the rest of the admission.
+    session.execute(_INSERT_PLAY, values)
+    row = PlaybackSession(**values)
+    make_transient_to_detached(row)
     session.add(row)
-    session.flush()
     return row
 
 

@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from cineflux.config import Settings
@@ -154,6 +154,12 @@ def _associated_data(kid: str, title_id: str, track_kind: str, master_key_id: st
     return f"cineflux-content-key\0{kid}\0{title_id}\0{track_kind}\0{master_key_id}".encode()
 
 
+# Built once: every play of an encrypted title runs it.
+_TITLE_KEY_IDS = select(ContentKey.track_kind, ContentKey.kid).where(
+    ContentKey.title_id == bindparam("title_id")
+)
+
+
 @dataclass(frozen=True)
 class DatabaseKeyStore:
     """Content keys in the ``content_keys`` table, wrapped with AES-256-GCM."""
@@ -213,10 +219,8 @@ class DatabaseKeyStore:
     def title_key_ids(self, session: Session, *, title_id: str) -> dict[str, str]:
         """The title's key ids by track kind, keys left wrapped (empty: in clear)."""
         # What every play's answer names: no key is unwrapped until a licence is asked.
-        statement = select(ContentKey.track_kind, ContentKey.kid).where(
-            ContentKey.title_id == title_id
-        )
-        return {row.track_kind: row.kid for row in session.execute(statement)}
+        rows = session.execute(_TITLE_KEY_IDS, {"title_id": title_id})
+        return {row.track_kind: row.kid for row in rows}
 
     def keys_by_kid(self, session: Session, kids: Iterable[str]) -> dict[str, TitleKey]:
         """The keys of these ids that exist, by key id."""

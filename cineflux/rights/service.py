@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, delete, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, delete, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from cineflux.catalog import service as catalog
@@ -208,26 +208,29 @@ def windows_of(session: Session, title_ids: Sequence[str]) -> list[RightsWindow]
     return list(session.scalars(statement).unique())
 
 
+# What a decision needs of windows and their holdbacks; built once (see _RULE_SETS).
+_window, _holdback = RightsWindow.__table__.c, WindowHoldback.__table__.c
+_WINDOW_TERMS = (
+    select(
+        _window.id, _window.territory, _window.license_type, _window.starts_at,
+        _window.ends_at, _window.format_cap,
+        _holdback.starts_at.label("holdback_starts_at"),
+        _holdback.ends_at.label("holdback_ends_at"), _holdback.reason,
+    )
+    .outerjoin(WindowHoldback.__table__, _holdback.window_id == _window.id)
+    .where(_window.title_id.in_(bindparam("title_ids", expanding=True)))
+    .order_by(_window.territory, _window.license_type, _window.starts_at, _window.id)
+)  # fmt: skip
+
+
 def window_terms_of(session: Session, title_ids: Sequence[str]) -> list[WindowTerms]:
     """What the decision needs of these titles' windows, read as plain rows.
 
     Every play's decision reads them: entities (and their holdbacks' relationship) cost
     several times the CPU of the rows, measured by bench/playback.py.
     """
-    window, holdback = RightsWindow.__table__.c, WindowHoldback.__table__.c
-    statement = (
-        select(
-            window.id, window.territory, window.license_type, window.starts_at,
-            window.ends_at, window.format_cap,
-            holdback.starts_at.label("holdback_starts_at"),
-            holdback.ends_at.label("holdback_ends_at"), holdback.reason,
-        )
-        .outerjoin(WindowHoldback.__table__, holdback.window_id == window.id)
-        .where(window.title_id.in_(title_ids))
-        .order_by(window.territory, window.license_type, window.starts_at, window.id)
-    )  # fmt: skip
     terms: dict[str, WindowTerms] = {}
-    for row in session.execute(statement):
+    for row in session.execute(_WINDOW_TERMS, {"title_ids": list(title_ids)}):
         held = terms.get(row.id)
         if held is None:
             held = terms[row.id] = WindowTerms(
@@ -258,18 +261,20 @@ def window_terms(window: RightsWindow) -> WindowTerms:
 # --- Rule sets ---------------------------------------------------------------------------
 
 
+# Plain rows, not entities: every play reads them, and nothing here changes them. Built
+# once, as the other statements every play runs (building one cost more than running it).
+_RULE_SETS = select(
+    ChronologyRuleSet.name,
+    ChronologyRuleSet.in_force_from,
+    ChronologyRuleSet.source,
+    ChronologyRuleSet.months,
+    ChronologyRuleSet.svod_months,
+).order_by(ChronologyRuleSet.in_force_from)
+
+
 def rule_sets(session: Session) -> list[RuleSet]:
     """Every stored chronologie rule set, oldest first."""
-    # Plain rows, not entities: every play reads them, and nothing here changes them.
-    rows = session.execute(
-        select(
-            ChronologyRuleSet.name,
-            ChronologyRuleSet.in_force_from,
-            ChronologyRuleSet.source,
-            ChronologyRuleSet.months,
-            ChronologyRuleSet.svod_months,
-        ).order_by(ChronologyRuleSet.in_force_from)
-    )
+    rows = session.execute(_RULE_SETS)
     return [RuleSet(*row) for row in rows]
 
 
