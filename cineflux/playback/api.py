@@ -28,6 +28,7 @@ from cineflux.playback.schemas import (
     heartbeat_read,
     playback_read,
 )
+from cineflux.playback.session_manifests import started_manifest
 from cineflux.profiles.selection import (
     ADULT_COOKIE,
     PROFILE_COOKIE,
@@ -90,7 +91,8 @@ def start_playback(
     body: PlaybackCreate, request: Request, platform: PlatformDep, user: ApiUserDep, db: DbDep
 ) -> PlaybackRead:
     """Authorise a play of a film or an episode: subscription, profile (PIN, maturity,
-    -18 code), rights here and now, the device, and the plan's stream limit."""
+    -18 code), rights here and now, the device, and the plan's stream limit. With
+    ``manifest``, the answer carries that personalised manifest too."""
     key, session_hash = platform.signing_key, user.session_token_hash
     # Browsers keep the profile choice in a cookie; device apps send it back in a header.
     selection = request.headers.get(PROFILE_HEADER) or request.cookies.get(PROFILE_COOKIE)
@@ -111,7 +113,11 @@ def start_playback(
         adult_code=body.adult_code,
     )
     ctx = playback_context(platform, request)
-    return playback_read(flows.start_playback(db, ctx=ctx, request=play))
+    start = flows.start_playback(db, ctx=ctx, request=play)
+    if body.manifest is None:
+        return playback_read(start)
+    manifest = started_manifest(platform.storage, start, body.manifest)
+    return playback_read(start, (body.manifest, manifest))
 
 
 @router.get("", response_model=list[ActivePlaybackRead], operation_id="list_playbacks")

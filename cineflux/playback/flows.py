@@ -37,6 +37,7 @@ from cineflux.playback.service import (
     ProfilePinRequired,
     RatedAboveProfile,
     SubscriptionRequired,
+    VideoLimit,
     VideoRung,
 )
 from cineflux.profiles import service as profiles
@@ -174,6 +175,11 @@ class PlaybackStart:
     resume_position_seconds: float
     duration_seconds: float | None
     policy: PlaybackPolicy
+    # What the play's personalised manifests are made of: the package, the rungs it may
+    # have, its servers under the token.
+    package: MediaPackage
+    video_limit: VideoLimit
+    signed: delivery.SignedPlayback
     credits_start_seconds: float | None = None
     next_episode: NextEpisode | None = None
     # The key system and key ids of an encrypted title; None in clear.
@@ -380,6 +386,9 @@ def start_playback(
         resume_position_seconds=resume_from,
         duration_seconds=package.duration_seconds,
         policy=ctx.policy,
+        package=package,
+        video_limit=VideoLimit.of(device, plan_resolution=entitlements.max_resolution),
+        signed=signed,
         protection=protection,
         credits_start_seconds=title.credits_start_seconds,
         next_episode=next_episode_for(

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from cineflux.playback.flows import PlaybackRenewal, PlaybackStart, Track
 from cineflux.playback.models import PlaybackSession
 from cineflux.playback.service import Device
+from cineflux.playback.session_manifests import ManifestKind, SessionManifest
 from cineflux.protection.cenc import CLEAR_KEY
 
 
@@ -52,6 +53,10 @@ class PlaybackCreate(BaseModel):
         str | None,
         Field(max_length=16, description="the -18 code, unless this session entered it"),
     ] = None
+    manifest: Annotated[
+        ManifestKind | None,
+        Field(description="put this personalised manifest in the answer (one round trip less)"),
+    ] = None
 
 
 class TrackRead(BaseModel):
@@ -69,6 +74,14 @@ class ManifestsRead(BaseModel):
 
     dash: str
     hls: str
+
+
+class InlineManifestRead(BaseModel):
+    """A personalised manifest carried in the answer: the one its route would send now."""
+
+    kind: ManifestKind
+    media_type: str
+    body: str
 
 
 class NextEpisodeRead(BaseModel):
@@ -121,6 +134,9 @@ class PlaybackRead(BaseModel):
     ] = None
     credits_start_seconds: float | None = None
     next_episode: NextEpisodeRead | None = None
+    manifest: Annotated[
+        InlineManifestRead | None, Field(description="the manifest the request asked for")
+    ] = None
 
 
 class HeartbeatIn(BaseModel):
@@ -176,8 +192,10 @@ def _licence(start: PlaybackStart) -> LicenceRead | None:
     )
 
 
-def playback_read(start: PlaybackStart) -> PlaybackRead:
-    """The API's view of a started play."""
+def playback_read(
+    start: PlaybackStart, manifest: tuple[ManifestKind, SessionManifest] | None = None
+) -> PlaybackRead:
+    """The API's view of a started play, with the manifest it was asked to carry."""
     row = start.session
     return PlaybackRead(
         session_id=row.id,
@@ -200,6 +218,15 @@ def playback_read(start: PlaybackStart) -> PlaybackRead:
         credits_start_seconds=start.credits_start_seconds,
         next_episode=(
             NextEpisodeRead(**asdict(start.next_episode)) if start.next_episode else None
+        ),
+        manifest=(
+            InlineManifestRead(
+                kind=manifest[0],
+                media_type=manifest[1].media_type,
+                body=manifest[1].body.decode(),
+            )
+            if manifest
+            else None
         ),
     )
 

@@ -13,14 +13,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from sqlalchemy.orm import Session
 
 from cineflux.delivery import service as delivery
 from cineflux.media import service as media
 from cineflux.playback import service as playback
-from cineflux.playback.flows import PlaybackContext, check_subscription
+from cineflux.playback.flows import PlaybackContext, PlaybackStart, check_subscription
 from cineflux.playback.manifests import (
     NoPlayableVideo,
     parse_mpd,
@@ -29,6 +29,9 @@ from cineflux.playback.manifests import (
 )
 from cineflux.playback.service import Device, DeviceCannotPlay, NotPlayable, VideoLimit
 from cineflux.storage import Storage
+
+if TYPE_CHECKING:
+    from cineflux.media.models import MediaPackage
 
 ManifestKind = Literal["dash", "hls"]
 MEDIA_TYPES: dict[ManifestKind, str] = {
@@ -118,9 +121,34 @@ def session_manifest(
         session_id=row.id,
         now=now,
     )
+    return _personalised(storage, cache, package, limit=limit, signed=signed, kind=kind)
+
+
+def started_manifest(
+    storage: Storage,
+    start: PlaybackStart,
+    kind: ManifestKind,
+    cache: PackageManifests = PACKAGE_MANIFESTS,
+) -> SessionManifest:
+    """The manifest of a play just started, as its manifest route would answer it now: the
+    start's answer may carry it, which spares the player a round trip before it begins."""
+    return _personalised(
+        storage, cache, start.package, limit=start.video_limit, signed=start.signed, kind=kind
+    )
+
+
+def _personalised(
+    storage: Storage,
+    cache: PackageManifests,
+    package: MediaPackage,
+    *,
+    limit: VideoLimit,
+    signed: delivery.SignedPlayback,
+    kind: ManifestKind,
+) -> SessionManifest:
     # The package's directory on each server, under the token: what manifests resolve against.
     servers = [base + signed.path("") for base in signed.base_urls]
-    prefix = row.storage_prefix.strip("/")
+    prefix = package.storage_prefix.strip("/")
     try:
         if kind == "dash":
             mpd = cache.get(storage, f"{prefix}/{package.dash_manifest}", parse_mpd)

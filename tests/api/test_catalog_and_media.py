@@ -79,6 +79,8 @@ def test_player_page_loads_shaka_on_the_chosen_format(
 ) -> None:
     dash = signed_in.get(f"/titles/{published.title_id}/watch")
     assert "shaka-player.compiled.js" in dash.text and "playback.js" in dash.text
+    # The play is asked for before the browser runs the player library (both deferred).
+    assert dash.text.index("/static/playback.js") < dash.text.index("shaka-player.compiled.js")
     assert 'data-format="dash"' in dash.text
     assert f'data-title="{published.title_id}"' in dash.text
     hls = signed_in.get(f"/titles/{published.title_id}/watch?format=hls")

@@ -114,6 +114,34 @@ def test_the_rungs_follow_the_plan_and_the_device(
     assert [p.stream_info.codecs for p in variants] == ["hvc1.1.6.L120.90,mp4a.40.2"]
 
 
+@pytest.mark.parametrize("kind", ["dash", "hls"])
+def test_the_start_carries_the_manifest_it_is_asked_for_as_its_route_sends_it(
+    client: TestClient, viewer: Subscriber, film_id: str, kind: str
+) -> None:
+    sign_in(client, viewer.email)
+    body = {"title_id": film_id, "profile_id": viewer.profile_id, "device": DEVICE}
+    play = client.post("/api/playback", json={**body, "manifest": kind}).json()
+    routed = client.get(play["manifests"][kind])
+    assert play["manifest"] == {
+        "kind": kind,
+        "media_type": routed.headers["content-type"].split(";")[0],
+        "body": routed.text,
+    }
+    if kind == "dash":
+        assert rungs(play["manifest"]["body"].encode()) == [("avc1", 360), ("avc1", 720)]
+    assert f"/t/{play['token']}/titles/{film_id}/" in play["manifest"]["body"]
+
+
+def test_the_start_carries_no_manifest_unless_asked(
+    client: TestClient, viewer: Subscriber, film_id: str
+) -> None:
+    sign_in(client, viewer.email)
+    assert start(client, viewer, film_id)["manifest"] is None
+    body = {"title_id": film_id, "profile_id": viewer.profile_id, "device": DEVICE}
+    refused = client.post("/api/playback", json={**body, "manifest": "smooth"})
+    assert refused.status_code == 422
+
+
 def test_a_rewritten_package_manifest_is_read_again(
     client: TestClient, platform: Platform, viewer: Subscriber, film_id: str
 ) -> None:

@@ -44,16 +44,19 @@ def test_subscriber_signs_in_and_watches_a_film(
     # From the films row: once watched, the title also leads the "Continue watching" row.
     page.click(f"section[data-row=movies] >> text={server.title_name}")
     page.wait_for_url(f"**/titles/{server.title_id}")
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     page.click("text=Play (HLS)" if stream == "HLS" else "a.play")
     page.wait_for_selector("video#video")
 
     page.wait_for_function("() => document.getElementById('video').currentTime > 2", timeout=30_000)
     status = page.text_content("#player-status") or ""
     assert f"Playing ({stream})" in status
-    # The play's personalised manifest, from the API, not the package's.
-    manifest = page.evaluate("() => window.cinefluxPlayer.getAssetUri()")
-    name = "master.m3u8" if stream == "HLS" else "manifest.mpd"
-    assert re.fullmatch(rf"{server.base_url}/api/playback/[A-Za-z0-9_-]+/{name}", manifest)
+    # The play's personalised manifest, carried by the play's answer: no request for it.
+    manifest = page.evaluate("() => window.cinefluxPlayback.manifest.body")
+    assert re.search(rf"/t/[^/]+/titles/{server.title_id}/", manifest)
+    assert page.evaluate("() => window.cinefluxPlayer.getAssetUri()").startswith("cineflux-")
+    assert not [url for url in requested if re.search(r"/manifest\.mpd|/master\.m3u8", url)]
     active_language = "window.cinefluxPlayer.getAudioTracks().find(t => t.active).language"
     assert page.evaluate(f"() => {active_language}") == "fr"
 

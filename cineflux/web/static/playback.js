@@ -1,8 +1,10 @@
 // The playback session of the watch page: every play is authorised by POST /api/playback
 // (subscription, profile, rights, device, the plan's stream limit) before the player loads
-// anything. The answer names the servers and signed paths; heartbeats every 30 s keep the
-// stream counted, save the resume position and bring a fresh token, which every later
-// request uses; leaving the page stops the play, so the stream is free at once.
+// anything. The answer names the servers and signed paths, and carries the personalised
+// manifest; heartbeats every 30 s keep the stream counted, save the resume position and
+// bring a fresh token, which every later request uses; leaving the page stops the play, so
+// the stream is free at once. The request goes out as soon as the page is parsed, while the
+// browser is still evaluating the player library (this script runs before it).
 // Bodies are JSON: cookie sessions need no CSRF token for them (see playback/api.py).
 "use strict";
 
@@ -47,22 +49,44 @@ async function problemOf(response) {
 }
 
 class CinefluxPlayback {
-  // Authorises the play of the page's title; null when refused (the page then says why).
-  static async start(video, show) {
+  // Asks for the play of the page's title, once: a promise of { playback } or { problem }.
+  // The play counts from its answer on, so it stops with the page from then (constructor).
+  static begin(video) {
+    if (!CinefluxPlayback.pending) CinefluxPlayback.pending = CinefluxPlayback.ask(video);
+    return CinefluxPlayback.pending;
+  }
+
+  static async ask(video) {
     const request = {
       title_id: video.dataset.title,
       profile_id: video.dataset.profile,
       device: deviceCapabilities(),
     };
-    const response = await CinefluxPlayback.post(PLAYBACK_ENDPOINT, request);
+    const manifest = video.dataset.format === "hls" ? "hls" : "dash";
+    const response = await CinefluxPlayback.post(PLAYBACK_ENDPOINT, { ...request, manifest });
     if (!response || !response.ok) {
-      const problem = response ? await problemOf(response) : { title: "Network error" };
+      return { problem: response ? await problemOf(response) : { title: "Network error" } };
+    }
+    const playback = new CinefluxPlayback(video, request, await response.json());
+    window.cinefluxPlayback = playback;
+    return { playback };
+  }
+
+  // The authorised play for the player; null when refused (the page then says why).
+  static async start(video, show) {
+    const { playback, problem } = await CinefluxPlayback.begin(video);
+    if (!playback) {
       CinefluxPlayback.refuse(video, show, problem);
       return null;
     }
-    const playback = new CinefluxPlayback(video, show, request, await response.json());
-    window.cinefluxPlayback = playback;
+    playback.show = show;
     return playback;
+  }
+
+  // The player cannot play here after all: free the stream the page asked for.
+  static async abandon(video) {
+    const { playback } = await CinefluxPlayback.begin(video);
+    if (playback) playback.stop();
   }
 
   static post(url, body) {
@@ -88,17 +112,19 @@ class CinefluxPlayback {
     show(problem.title || "Playback refused");
   }
 
-  constructor(video, show, request, answer) {
+  constructor(video, request, answer) {
     this.video = video;
-    this.show = show;
+    this.show = () => {}; // the player's status line, once it starts (start)
     this.request = request;
     this.licence = answer.licence || null; // encrypted title: key system and licence URL
     this.adopt(answer);
     const dataset = video.dataset;
     dataset.bases = JSON.stringify(answer.base_urls);
     // The play's personalised manifest, on this API; its segments are on the ranked servers.
-    const manifest = dataset.format === "hls" ? answer.manifests.hls : answer.manifests.dash;
-    dataset.manifest = new URL(manifest, window.location.origin).href;
+    // The answer carries it too (the player then needs no round trip for it).
+    const kind = dataset.format === "hls" ? "hls" : "dash";
+    dataset.manifest = new URL(answer.manifests[kind], window.location.origin).href;
+    this.manifest = answer.manifest && answer.manifest.kind === kind ? answer.manifest : null;
     if (answer.thumbnails) dataset.thumbnails = answer.thumbnails;
     if (answer.resume_position_seconds > 0) {
       video.addEventListener("loadedmetadata", () => {
@@ -158,3 +184,7 @@ class CinefluxPlayback {
 }
 
 window.CinefluxPlayback = CinefluxPlayback;
+
+// Deferred, and before the player library: the page is parsed, the library not yet run.
+const watchedVideo = document.getElementById("video");
+if (watchedVideo && watchedVideo.dataset.title) CinefluxPlayback.begin(watchedVideo);

@@ -228,6 +228,31 @@ const RETRY = {
   connectionTimeout: 1500,
 };
 
+// The manifest the play's answer carried, served to Shaka as if its route had answered
+// (relative references resolve the same way). Whatever Shaka appends to the URI (CMCD
+// arguments) is ignored: the body is the answer's.
+const CARRIED_SCHEME = "cineflux-carried";
+
+function carriedManifestUri(manifest, routeUri) {
+  const data = new TextEncoder().encode(manifest.body);
+  shaka.net.NetworkingEngine.registerScheme(CARRIED_SCHEME, () =>
+    shaka.util.AbortableOperation.completed({
+      uri: routeUri,
+      originalUri: routeUri,
+      data,
+      status: 200,
+      headers: { "content-type": manifest.media_type },
+      fromCache: false,
+    }),
+  );
+  return `${CARRIED_SCHEME}:${manifest.kind}`;
+}
+
+// Fast start: the first rung (Shaka's default estimate, a modest one) is kept for two
+// seconds, long enough for the first segment to play, instead of being dropped for a
+// bigger one as soon as the first bytes show a fast network; ABR adapts from there.
+const FAST_START = { minTimeToSwitch: 2 };
+
 function option(value, label) {
   const element = document.createElement("option");
   element.value = value;
@@ -291,6 +316,7 @@ async function startPlayer() {
   shaka.polyfill.installAll();
   if (!shaka.Player.isBrowserSupported()) {
     show("This browser cannot play adaptive streams.");
+    CinefluxPlayback.abandon(video);
     return;
   }
   const player = new shaka.Player();
@@ -300,9 +326,10 @@ async function startPlayer() {
     preferredAudio: [{ language: document.documentElement.lang || "fr" }],
     manifest: { retryParameters: RETRY },
     streaming: { retryParameters: RETRY },
+    abr: FAST_START,
   });
-  // Authorised first (playback.js): it sets the servers and signed paths read below, or
-  // says in the page why the play is refused, and then nothing loads.
+  // Authorised first (playback.js, asked already): it sets the servers and signed paths
+  // read below, or says in the page why the play is refused, and then nothing loads.
   const playback = await CinefluxPlayback.start(video, show);
   if (playback === null) return;
   const bases = JSON.parse(video.dataset.bases || "[]");
@@ -325,13 +352,23 @@ async function startPlayer() {
     window.cinefluxQoe = qoe;
   }
   try {
-    await player.load(video.dataset.manifest);
+    if (playback.manifest) {
+      await player.load(carriedManifestUri(playback.manifest, video.dataset.manifest), null,
+        playback.manifest.media_type);
+    } else {
+      await player.load(video.dataset.manifest);
+    }
   } catch (error) {
     show(`Could not load the stream (error ${error.code ?? error})`);
     return;
   }
   if (video.dataset.thumbnails) {
-    player.addThumbnailsTrack(failover.bases[0] + video.dataset.thumbnails, "text/vtt").catch(() => {});
+    // After the first frame: until then the first segments have the servers to themselves.
+    const thumbnails = () => {
+      player.addThumbnailsTrack(failover.bases[0] + video.dataset.thumbnails, "text/vtt").catch(() => {});
+    };
+    if (video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) thumbnails();
+    else video.addEventListener("loadeddata", thumbnails, { once: true });
   }
   fillMenus(player);
   player.addEventListener("trackschanged", () => fillMenus(player));
