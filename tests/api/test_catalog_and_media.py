@@ -78,13 +78,15 @@ def test_player_page_loads_shaka_on_the_chosen_format(
     signed_in: TestClient, platform: Platform, user_id: str, published: IngestResult
 ) -> None:
     dash = signed_in.get(f"/titles/{published.title_id}/watch")
-    assert "shaka-player.compiled.js" in dash.text and "playback.js" in dash.text
+    assert "shaka-player.dash.js" in dash.text and "playback.js" in dash.text
     # The play is asked for before the browser runs the player library (both deferred).
-    assert dash.text.index("/static/playback.js") < dash.text.index("shaka-player.compiled.js")
+    assert dash.text.index("/static/playback.js") < dash.text.index("shaka-player.dash.js")
     assert 'data-format="dash"' in dash.text
     assert f'data-title="{published.title_id}"' in dash.text
     hls = signed_in.get(f"/titles/{published.title_id}/watch?format=hls")
     assert 'data-format="hls"' in hls.text
+    # Each format's page loads the player build with that format's parser only.
+    assert "shaka-player.hls.js" in hls.text and "shaka-player.dash.js" not in hls.text
     assert signed_in.get(f"/titles/{published.title_id}/watch?format=smooth").status_code == 422
     # The page signs nothing: the paths come with the authorised play.
     assert "/t/" not in dash.text
@@ -157,8 +159,9 @@ def test_the_played_paths_are_served_by_the_origin_without_cookies(
     assert client_without_cookies.get(f"/t/{token}/{rest}/../../x").status_code in (400, 403, 404)
 
 
-def test_shaka_player_asset_is_served(client: TestClient) -> None:
-    response = client.get("/static/vendor/shaka-player.compiled.js")
+@pytest.mark.parametrize("build", ["dash", "hls"])
+def test_shaka_player_asset_is_served(client: TestClient, build: str) -> None:
+    response = client.get(f"/static/vendor/shaka-player.{build}.js")
     assert response.status_code == 200
     assert "Shaka Player" in response.text[:500]
 
