@@ -15,12 +15,11 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from cineflux.accounts.service import SignedInUser
-from cineflux.platform import Platform
-from cineflux.playback.licences import LicenceServers, content_key, issue_licence
-from cineflux.playback.service import PlaybackPolicy
+from cineflux.playback.api import playback_context
+from cineflux.playback.flows import PlaybackContext
+from cineflux.playback.licences import LicenceRefused, content_key, issue_licence
 from cineflux.protection.cenc import CLEAR_KEY, InvalidLicenceRequest
-from cineflux.protection.keystore import key_store
-from cineflux.web.deps import ApiUserDep, DbDep, PlatformDep
+from cineflux.web.deps import READS_ONLY, ApiUserDep, DbDep, PlatformDep
 
 router = APIRouter(prefix="/api/playback", tags=["playback"])
 
@@ -38,30 +37,34 @@ async def _challenge(request: Request) -> bytes:
 
 
 def _licence(
-    platform: Platform,
+    ctx: PlaybackContext,
     user: SignedInUser,
     db: Session,
     session_id: str,
     key_system: str,
     body: bytes,
 ) -> Response:
+    if ctx.keys is None:
+        raise LicenceRefused("this platform has no content key store")
     licence = issue_licence(
         db,
-        keys=key_store(platform.settings),
-        servers=LicenceServers.from_settings(platform.settings),
+        keys=ctx.keys,
+        servers=ctx.licence_servers,
         user_id=user.id,
         session_id=session_id,
         key_system=key_system,
         challenge=body,
-        now=platform.clock.now(),
-        policy=PlaybackPolicy.from_settings(platform.settings),
+        now=ctx.clock.now(),
+        policy=ctx.policy,
     )
     return Response(
         licence.body, media_type=licence.media_type, headers={"Cache-Control": "no-store"}
     )
 
 
-@router.post("/{session_id}/license", operation_id="playback_licence")
+# Licences only read: the two a player asks at once (video and audio keys) run side by
+# side, not one after the other behind SQLite's write lock (the start of every play).
+@router.post("/{session_id}/license", operation_id="playback_licence", dependencies=[READS_ONLY])
 async def clear_key_licence(
     session_id: SessionIdPath,
     request: Request,
@@ -72,10 +75,15 @@ async def clear_key_licence(
     """W3C Clear Key licence of an active play: the body is the CDM's JSON request
     (``{"kids": [...], "type": "temporary"}``), the answer the JWK set of those keys."""
     body = await _challenge(request)
-    return await run_in_threadpool(_licence, platform, user, db, session_id, CLEAR_KEY, body)
+    ctx = playback_context(platform, request)
+    return await run_in_threadpool(_licence, ctx, user, db, session_id, CLEAR_KEY, body)
 
 
-@router.post("/{session_id}/license/{key_system}", operation_id="playback_licence_for")
+@router.post(
+    "/{session_id}/license/{key_system}",
+    operation_id="playback_licence_for",
+    dependencies=[READS_ONLY],
+)
 async def licence_for_key_system(
     session_id: SessionIdPath,
     key_system: KeySystemPath,
@@ -86,23 +94,32 @@ async def licence_for_key_system(
 ) -> Response:
     """A licence from the server registered for ``key_system`` (404 when there is none)."""
     body = await _challenge(request)
-    return await run_in_threadpool(_licence, platform, user, db, session_id, key_system, body)
+    ctx = playback_context(platform, request)
+    return await run_in_threadpool(_licence, ctx, user, db, session_id, key_system, body)
 
 
 @router.get("/{session_id}/keys/{kid}", operation_id="playback_content_key")
 def hls_content_key(
-    session_id: SessionIdPath, kid: KidPath, platform: PlatformDep, user: ApiUserDep, db: DbDep
+    session_id: SessionIdPath,
+    kid: KidPath,
+    request: Request,
+    platform: PlatformDep,
+    user: ApiUserDep,
+    db: DbDep,
 ) -> Response:
     """HLS "identity" key delivery: the 16 raw bytes of one of the play's title's keys,
     under the same rules as licences (an active play of the caller's account)."""
+    ctx = playback_context(platform, request)
+    if ctx.keys is None:
+        raise LicenceRefused("this platform has no content key store")
     key = content_key(
         db,
-        keys=key_store(platform.settings),
+        keys=ctx.keys,
         user_id=user.id,
         session_id=session_id,
         kid=kid,
-        now=platform.clock.now(),
-        policy=PlaybackPolicy.from_settings(platform.settings),
+        now=ctx.clock.now(),
+        policy=ctx.policy,
     )
     return Response(
         key, media_type="application/octet-stream", headers={"Cache-Control": "no-store"}

@@ -61,6 +61,16 @@ def _writers_queue(platform: Platform) -> anyio.Lock | None:
         return lock
 
 
+async def reads_only(request: Request) -> None:
+    """Marks a POST that never writes (a licence request): its transaction reads beside
+    others instead of queueing for SQLite's write lock. A route dependency, so it runs
+    before ``get_db``: ``@router.post(..., dependencies=[READS_ONLY])``."""
+    request.state.reads_only = True
+
+
+READS_ONLY = Depends(reads_only)
+
+
 async def get_db(request: Request, platform: PlatformDep) -> AsyncIterator[Session]:
     """One transaction per request: committed when the handler returns, else rolled back.
 
@@ -72,7 +82,7 @@ async def get_db(request: Request, platform: PlatformDep) -> AsyncIterator[Sessi
     concurrent writers than the thread pool) the one holding the write lock could get no
     thread to finish on, so every writer waited out the busy timeout.
     """
-    if request.method in _READING_METHODS:
+    if request.method in _READING_METHODS or getattr(request.state, "reads_only", False):
         async with contextmanager_in_threadpool(read_transaction(platform.sessions)) as session:
             yield session
         return

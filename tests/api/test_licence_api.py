@@ -4,6 +4,7 @@ title's keys; the play's answer says where to ask and refuses devices without Cl
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -151,3 +152,34 @@ def test_a_device_without_clear_key_is_refused_an_encrypted_title_but_plays_clea
         ask(client, f"/api/playback/{clear.json()['session_id']}/license", "00" * 16).status_code
         == 403
     )
+
+
+def test_a_licence_is_answered_while_another_request_holds_the_write_lock(
+    client: TestClient,
+    platform: Platform,
+    viewer: Subscriber,
+    film: tuple[str, dict[str, TitleKey]],
+) -> None:
+    if platform.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's database-wide write lock; PostgreSQL locks rows")
+    film_id, keys = film
+    sign_in(client, viewer.email)
+    play = start(client, viewer, film_id)
+    answers: list[int] = []
+    asking = threading.Thread(
+        target=lambda: answers.append(
+            ask(client, play["licence"]["url"], keys["video"].kid).status_code
+        )
+    )
+    writer = platform.engine.raw_connection()
+    try:
+        # Another unit of work holds the write lock (a writing request, a task).
+        writer.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+        asking.start()
+        asking.join(timeout=10)  # queued behind the lock, it would wait 30 s
+        answered = not asking.is_alive()
+    finally:
+        writer.driver_connection.execute("ROLLBACK")  # type: ignore[union-attr]
+        writer.close()
+    asking.join()
+    assert answered and answers == [200]
