@@ -293,20 +293,69 @@ function fillMenus(player) {
 // and Shaka answers the CDM with a data: licence of those keys, which must stay data: (Shaka
 // picks the scheme's plugin before filters run) and lose the ?CMCD= query that breaks its
 // base64. Either failure is silent with two key sessions: the video waits for its key.
-function configureLicence(player, networking, licence, sessionId) {
+function configureLicence(player, networking, licence, sessionId, format) {
   if (!licence) return;
   const url = new URL(licence.url, window.location.origin).href;
-  player.configure({ drm: { servers: { [licence.key_system]: url } } });
+  // HLS gets its keys from the key route (above), never from the licence URL. A prefetched
+  // licence is the server's URI under a scheme of its own: Shaka picks a request's plugin
+  // by the scheme before request filters run, so the scheme must be there from the start.
+  const prefetched = format === "dash" && prefetchClearKeyLicence(licence, url);
+  const server = prefetched ? `${PREFETCHED_SCHEME}:${url}` : url;
+  player.configure({ drm: { servers: { [licence.key_system]: server } } });
   const { LICENSE, KEY } = shaka.net.NetworkingEngine.RequestType;
   networking.registerRequestFilter((type, request) => {
     if (type === LICENSE && request.uris[0].startsWith("data:")) {
       request.uris = [request.uris[0].replace(/[?&]CMCD=[^&#]*/g, "")];
     } else if (type === LICENSE) {
-      request.uris = [url]; // undo the edge failover's expansion
+      request.uris = [server]; // undo the edge failover's expansion
     }
     const kid = type === KEY && request.uris[0].match(/\/keys\/([0-9a-f]{32})(?:[?#].*)?$/);
     if (kid) request.uris = [`${window.location.origin}/api/playback/${sessionId()}/keys/${kid[1]}`];
   });
+}
+
+// Clear Key: the licence of every key the play's answer names is asked for at once, while
+// Shaka parses the manifest and sets up the CDM, so the CDM's own requests (one per key
+// session: video and audio) are answered without a round trip on the way to the first
+// frame. The same endpoint and rules; should the prefetch fail, the request goes out as is.
+const PREFETCHED_SCHEME = "cineflux-licence";
+
+function hexToBase64Url(hex) {
+  const bytes = hex.match(/../g).map((pair) => parseInt(pair, 16));
+  const base64 = btoa(String.fromCharCode(...bytes));
+  return base64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function prefetchClearKeyLicence(licence, url) {
+  if (licence.key_system !== "org.w3.clearkey" || !(licence.key_ids || []).length) return false;
+  const ask = (body) => fetch(url, {
+    method: "POST", body, credentials: "same-origin", headers: { "Content-Type": "application/json" },
+  }).then((response) => {
+    if (!response.ok) throw new Error(`licence ${response.status}`);
+    return response.arrayBuffer();
+  });
+  const body = JSON.stringify({ kids: licence.key_ids.map(hexToBase64Url), type: "temporary" });
+  const prefetched = ask(body);
+  prefetched.catch(() => {}); // a failure is handled when the CDM asks (below)
+  // Answers the CDM's requests (whatever Shaka made of the URI: CMCD arguments and all).
+  shaka.net.NetworkingEngine.registerScheme(PREFETCHED_SCHEME, (uri, request) =>
+    shaka.util.AbortableOperation.notAbortable(
+      // A copy per answer: each key session's update() may take its buffer.
+      prefetched.catch(() => ask(request.body)).then(
+        (data) => ({
+          uri: url, originalUri: url, data: data.slice(0), status: 200, headers: {},
+          fromCache: false,
+        }),
+        (error) => {
+          const { Severity, Category, Code } = shaka.util.Error;
+          throw new shaka.util.Error(
+            Severity.CRITICAL, Category.NETWORK, Code.HTTP_ERROR, url, error, PREFETCHED_SCHEME,
+          );
+        },
+      ),
+    ),
+  );
+  return true;
 }
 
 async function startPlayer() {
@@ -343,7 +392,9 @@ async function startPlayer() {
     const data = event.error && event.error.data;
     failover.demoteBase(Array.isArray(data) ? String(data[0]) : "");
   });
-  configureLicence(player, networking, playback.licence, () => playback.sessionId);
+  configureLicence(
+    player, networking, playback.licence, () => playback.sessionId, video.dataset.format,
+  );
   player.addEventListener("error", (event) => show(`Playback error ${event.detail.code}`));
   const qoe = QoeReporter.forPage(video, failover);
   if (qoe) {
