@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Annotated
 
@@ -72,8 +73,13 @@ def _serve(host: str | None, port: int | None, platform: Platform | None = None)
     start_ranking_thread(platform)
     start_billing_thread(platform)
     start_platform_sender(platform)
+    app = create_app(platform)
+    # What start-up made (modules, the app, SQLAlchemy's mappers) lives as long as the
+    # process: out of the collector's sight, a full collection scans only what requests
+    # made since. It paused a serving process for 113 ms, 8 ms after (bench/playback.py).
+    gc.freeze()
     uvicorn.run(
-        create_app(platform),
+        app,
         host=host or settings.host,
         port=port or settings.port,
         log_config=None,  # ours, configured above: one line per request, with its id
