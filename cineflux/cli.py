@@ -20,6 +20,7 @@ from cineflux.logs import configure_logging
 from cineflux.mail.cli import app as mail_app
 from cineflux.media.cli import ingest, media_app, worker
 from cineflux.platform import Platform
+from cineflux.protection.cli import app as keys_app
 from cineflux.rights.avails_cli import avails_app
 from cineflux.rights.cli import app as rights_app
 from cineflux.rights.cli import report_app
@@ -42,6 +43,7 @@ app.add_typer(avails_app, name="avails")
 app.add_typer(mail_app, name="mail")
 app.add_typer(cdn_app, name="cdn")
 app.add_typer(qoe_app, name="qoe")
+app.add_typer(keys_app, name="keys")
 app.command("ingest")(ingest)
 app.command("worker")(worker)
 app.command("edge")(edge)

@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from cineflux.config import Settings
@@ -91,10 +91,19 @@ class MasterKeys:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MasterKeys:
-        """``CINEFLUX_CONTENT_MASTER_KEYS``, or one key derived from the secret key."""
-        if settings.content_master_keys is not None:
-            return cls.parse(settings.content_master_keys.get_secret_value())
-        return cls.derived(settings.signing_key())
+        """``CINEFLUX_CONTENT_MASTER_KEYS``, or one key derived from the secret key.
+
+        Configured keys come with the derived one last, to unwrap only: a platform that
+        started without the setting keeps its titles playable once it is set, and
+        ``cineflux keys rewrap`` moves their keys under the configured ones.
+        """
+        derived = cls.derived(settings.signing_key())
+        if settings.content_master_keys is None:
+            return derived
+        configured = cls.parse(settings.content_master_keys.get_secret_value())
+        if derived.current[0] in dict(configured.keys):
+            return configured
+        return cls((*configured.keys, *derived.keys))
 
     def __repr__(self) -> str:
         return f"MasterKeys(ids={[key_id for key_id, _ in self.keys]})"
@@ -152,6 +161,24 @@ class KeyStore(Protocol):
 
 def _associated_data(kid: str, title_id: str, track_kind: str, master_key_id: str) -> bytes:
     return f"cineflux-content-key\0{kid}\0{title_id}\0{track_kind}\0{master_key_id}".encode()
+
+
+@dataclass(frozen=True)
+class RewrapBatch:
+    """One batch of a master key rotation: keys now wrapped under the current master key,
+    and those found under a master key the settings no longer hold."""
+
+    rewrapped: int
+    unavailable: tuple[str, ...]
+
+
+def master_key_counts(session: Session) -> dict[str, int]:
+    """How many content keys each master key id wraps (before removing an old master key,
+    this says none are left under it)."""
+    rows = session.execute(
+        select(ContentKey.master_key_id, func.count()).group_by(ContentKey.master_key_id)
+    )
+    return {master_id: count for master_id, count in rows}
 
 
 # Built once: every play of an encrypted title runs it.
@@ -229,6 +256,37 @@ class DatabaseKeyStore:
             return {}
         rows = session.scalars(select(ContentKey).where(ContentKey.kid.in_(wanted)))
         return {row.kid: self._unwrap(row) for row in rows}
+
+    def rewrap_batch(self, session: Session, *, limit: int = 500) -> RewrapBatch:
+        """Re-wrap up to ``limit`` content keys held under an older configured master key
+        with the current one (the first of ``CINEFLUX_CONTENT_MASTER_KEYS``): run after
+        putting a new master key first, until a batch re-wraps nothing; the old key can go.
+
+        Each key is unwrapped and sealed again with a fresh nonce, its key id unchanged, so
+        packages, manifests and players see nothing. Keys under a master key the settings
+        do not hold cannot be re-wrapped: their ids are reported (those titles do not play).
+        """
+        older = [key_id for key_id, _ in self.master.keys[1:]]
+        rows = session.scalars(
+            select(ContentKey)
+            .where(ContentKey.master_key_id.in_(older))
+            .order_by(ContentKey.kid)
+            .limit(limit)
+            .with_for_update()
+        ).all()
+        for row in rows:
+            key = self._unwrap(row).key
+            row.master_key_id, row.wrapped_key = self._wrap(
+                row.kid, row.title_id, row.track_kind, key
+            )
+        session.flush()
+        configured = [key_id for key_id, _ in self.master.keys]
+        unknown = session.scalars(
+            select(ContentKey.kid)
+            .where(ContentKey.master_key_id.not_in(configured))
+            .order_by(ContentKey.kid)
+        ).all()
+        return RewrapBatch(rewrapped=len(rows), unavailable=tuple(unknown))
 
 
 def key_store(settings: Settings) -> DatabaseKeyStore:

@@ -23,6 +23,7 @@ from cineflux.protection.keystore import (
     InvalidMasterKeys,
     MasterKeys,
     key_store,
+    master_key_counts,
 )
 from cineflux.protection.models import ContentKey
 from tests.factories import make_title
@@ -190,3 +191,27 @@ def test_a_titles_key_ids_are_read_without_unwrapping_a_key(
         kind: key.kid for kind, key in made.items()
     }
     assert DatabaseKeyStore(NEW).title_key_ids(db, title_id="no-such-title") == {}
+
+
+def test_rewrapping_moves_every_key_to_the_current_master_key_and_reports_lost_ones(
+    db: Session, clock: FrozenClock
+) -> None:
+    titles = [make_title(db, clock, f"Rotation {n}") for n in range(3)]
+    made = [
+        DatabaseKeyStore(OLD).create_title_keys(db, title_id=t.id, now=clock.now()) for t in titles
+    ]
+    lost = make_title(db, clock, "Clé perdue")
+    lost_keys = DatabaseKeyStore(MasterKeys.parse("2024:" + "33" * 32)).create_title_keys(
+        db, title_id=lost.id, now=clock.now()
+    )
+    rotated = DatabaseKeyStore(MasterKeys((*NEW.keys, *OLD.keys)))  # NEW first, OLD kept
+
+    first = rotated.rewrap_batch(db, limit=4)
+    second = rotated.rewrap_batch(db, limit=4)
+    assert (first.rewrapped, second.rewrapped) == (4, 2)
+    assert rotated.rewrap_batch(db, limit=4).rewrapped == 0  # done: nothing left under OLD
+    assert master_key_counts(db) == {"2026": 6, "2024": 2}
+    assert second.unavailable == tuple(sorted(k.kid for k in lost_keys.values()))
+    # The old master key can go: every key opens under the new one alone, ids unchanged.
+    for title, keys in zip(titles, made, strict=True):
+        assert DatabaseKeyStore(NEW).title_keys(db, title_id=title.id) == keys
