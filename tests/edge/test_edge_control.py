@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime, timedelta
 
 from cineflux.edge.harness import request, wait_for
 from cineflux.edge.tokens import sign_request
 from tests.edge.conftest import KEY, KEY_ID, FakeControl, Launch, Origin, make_token, signed
 
 
+def closed_window() -> dict[str, str]:
+    """A fill window that opens six hours from now: the edge fills only when told to.
+
+    (A fixed 02:00-06:00 made these tests fail whenever they ran inside it: the edge filled
+    on its own at start.)"""
+    now = datetime.now(UTC)
+    start, end = now + timedelta(hours=6), now + timedelta(hours=7)
+    return {"start": f"{start:%H:%M}", "end": f"{end:%H:%M}", "timezone": "UTC"}
+
+
 def plan_for(origin: Origin, paths: list[str], *, mbps: float = 1000.0) -> dict[str, object]:
     return {
         "site": "test",
         "generated_at": "2026-11-27T01:00:00+00:00",
-        "window": {"start": "02:00", "end": "06:00", "timezone": "Europe/Paris"},
+        "window": closed_window(),
         "bandwidth_mbps": mbps,
         "items": [
             {
