@@ -19,6 +19,7 @@ from cineflux.playback.api import playback_context
 from cineflux.playback.flows import PlaybackContext
 from cineflux.playback.licences import LicenceRefused, content_key, issue_licence
 from cineflux.protection.cenc import CLEAR_KEY, InvalidLicenceRequest
+from cineflux.protection.keystore import KeyStore
 from cineflux.web.deps import READS_ONLY, ApiUserDep, DbDep, PlatformDep
 
 router = APIRouter(prefix="/api/playback", tags=["playback"])
@@ -36,6 +37,12 @@ async def _challenge(request: Request) -> bytes:
     return body
 
 
+def _key_store(ctx: PlaybackContext) -> KeyStore:
+    if ctx.keys is None:
+        raise LicenceRefused("this platform has no content key store")
+    return ctx.keys
+
+
 def _licence(
     ctx: PlaybackContext,
     user: SignedInUser,
@@ -44,11 +51,9 @@ def _licence(
     key_system: str,
     body: bytes,
 ) -> Response:
-    if ctx.keys is None:
-        raise LicenceRefused("this platform has no content key store")
     licence = issue_licence(
         db,
-        keys=ctx.keys,
+        keys=_key_store(ctx),
         servers=ctx.licence_servers,
         user_id=user.id,
         session_id=session_id,
@@ -110,11 +115,9 @@ def hls_content_key(
     """HLS "identity" key delivery: the 16 raw bytes of one of the play's title's keys,
     under the same rules as licences (an active play of the caller's account)."""
     ctx = playback_context(platform, request)
-    if ctx.keys is None:
-        raise LicenceRefused("this platform has no content key store")
     key = content_key(
         db,
-        keys=ctx.keys,
+        keys=_key_store(ctx),
         user_id=user.id,
         session_id=session_id,
         kid=kid,
