@@ -1,10 +1,10 @@
 """Playback HTTP API: authorise a play, heartbeat it, stop it, list the account's plays.
 
-Admissions and heartbeats read, then write what they read, in the request's transaction
-(``web.deps.get_db``: on SQLite it holds the write lock from its start). Cookie sessions
-need no CSRF token here: bodies are JSON (FastAPI refuses other content types, and a
-cross-site page cannot send JSON without CORS, which this app does not grant) and DELETE
-is never sent cross-site without a preflight.
+Admissions and heartbeats read, then write what they read, in one transaction on one
+worker thread (``web.deps.run_signed_in``: on SQLite it holds the write lock from its
+start). Cookie sessions need no CSRF token here: bodies are JSON (FastAPI refuses other
+content types, and a cross-site page cannot send JSON without CORS, which this app does
+not grant) and DELETE is never sent cross-site without a preflight.
 """
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
+from cineflux.accounts.service import SignedInUser
 from cineflux.platform import Platform
 from cineflux.playback import flows
 from cineflux.playback import service as playback
@@ -36,7 +39,7 @@ from cineflux.profiles.selection import (
     adult_cookie_valid,
     selected_profile_id,
 )
-from cineflux.web.deps import ApiUserDep, DbDep, PlatformDep
+from cineflux.web.deps import ApiUserDep, CredentialsDep, DbDep, PlatformDep, run_signed_in
 
 router = APIRouter(prefix="/api/playback", tags=["playback"])
 
@@ -87,16 +90,35 @@ def _file_version(path: FilePath | None) -> tuple[int, int] | None:
 
 
 @router.post("", status_code=201, response_model=PlaybackRead, operation_id="start_playback")
-def start_playback(
-    body: PlaybackCreate, request: Request, platform: PlatformDep, user: ApiUserDep, db: DbDep
-) -> PlaybackRead:
+async def start_playback(
+    body: PlaybackCreate, request: Request, platform: PlatformDep, credentials: CredentialsDep
+) -> Response:
     """Authorise a play of a film or an episode: subscription, profile (PIN, maturity,
     -18 code), rights here and now, the device, and the plan's stream limit. With
     ``manifest``, the answer carries that personalised manifest too."""
+    ctx = playback_context(platform, request)
+
+    def authorise(db: Session, user: SignedInUser) -> PlaybackRead:
+        start = flows.start_playback(
+            db, ctx=ctx, request=play_request(request, platform, user, body)
+        )
+        if body.manifest is None:
+            return playback_read(start)
+        manifest = started_manifest(platform.storage, start, body.manifest)
+        return playback_read(start, (body.manifest, manifest))
+
+    answer = await run_signed_in(platform, credentials, authorise, writes=True)
+    return _json(answer, status_code=201)
+
+
+def play_request(
+    request: Request, platform: Platform, user: SignedInUser, body: PlaybackCreate
+) -> PlayRequest:
+    """The play asked for, with what the session proves (profile unlocked, -18 code)."""
     key, session_hash = platform.signing_key, user.session_token_hash
     # Browsers keep the profile choice in a cookie; device apps send it back in a header.
     selection = request.headers.get(PROFILE_HEADER) or request.cookies.get(PROFILE_COOKIE)
-    play = PlayRequest(
+    return PlayRequest(
         user_id=user.id,
         title_id=body.title_id,
         profile_id=body.profile_id,
@@ -112,12 +134,11 @@ def start_playback(
         pin=body.pin,
         adult_code=body.adult_code,
     )
-    ctx = playback_context(platform, request)
-    start = flows.start_playback(db, ctx=ctx, request=play)
-    if body.manifest is None:
-        return playback_read(start)
-    manifest = started_manifest(platform.storage, start, body.manifest)
-    return playback_read(start, (body.manifest, manifest))
+
+
+def _json(answer: BaseModel, *, status_code: int = 200) -> Response:
+    # The model is built by its own constructor: FastAPI would validate it once more.
+    return Response(answer.model_dump_json(), status_code, media_type="application/json")
 
 
 @router.get("", response_model=list[ActivePlaybackRead], operation_id="list_playbacks")
@@ -131,43 +152,49 @@ def list_playbacks(platform: PlatformDep, user: ApiUserDep, db: DbDep) -> list[A
 @router.post(
     "/{session_id}/heartbeat", response_model=HeartbeatRead, operation_id="playback_heartbeat"
 )
-def heartbeat(
+async def heartbeat(
     session_id: SessionIdPath,
     body: HeartbeatIn,
     request: Request,
     platform: PlatformDep,
-    user: ApiUserDep,
-    db: DbDep,
-) -> HeartbeatRead:
+    credentials: CredentialsDep,
+) -> Response:
     """The player still plays (every 30 s): keeps the stream, saves the resume position,
     answers a fresh token. 410 once the play was stopped or lapsed: start it again."""
     ctx = playback_context(platform, request)
-    renewal = flows.renew_playback(
-        db,
-        ctx=ctx,
-        user_id=user.id,
-        session_id=session_id,
-        position_seconds=body.position_seconds,
-    )
-    return heartbeat_read(renewal)
+
+    def renew(db: Session, user: SignedInUser) -> HeartbeatRead:
+        renewal = flows.renew_playback(
+            db,
+            ctx=ctx,
+            user_id=user.id,
+            session_id=session_id,
+            position_seconds=body.position_seconds,
+        )
+        return heartbeat_read(renewal)
+
+    return _json(await run_signed_in(platform, credentials, renew, writes=True))
 
 
 @router.delete("/{session_id}", status_code=204, operation_id="stop_playback")
-def stop_playback(
+async def stop_playback(
     session_id: SessionIdPath,
     request: Request,
     platform: PlatformDep,
-    user: ApiUserDep,
-    db: DbDep,
+    credentials: CredentialsDep,
     position_seconds: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
 ) -> Response:
     """Stop a play: its stream is free at once; ``position_seconds`` is kept for resuming."""
     ctx = playback_context(platform, request)
-    flows.stop_playback(
-        db,
-        ctx=ctx,
-        user_id=user.id,
-        session_id=session_id,
-        position_seconds=position_seconds,
-    )
+
+    def stop(db: Session, user: SignedInUser) -> None:
+        flows.stop_playback(
+            db,
+            ctx=ctx,
+            user_id=user.id,
+            session_id=session_id,
+            position_seconds=position_seconds,
+        )
+
+    await run_signed_in(platform, credentials, stop, writes=True)
     return Response(status_code=204)

@@ -12,15 +12,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from cineflux.accounts.service import SignedInUser
+from cineflux.platform import Platform
 from cineflux.playback.api import playback_context
 from cineflux.playback.flows import PlaybackContext
 from cineflux.playback.licences import LicenceRefused, content_key, issue_licence
 from cineflux.protection.cenc import CLEAR_KEY, InvalidLicenceRequest
 from cineflux.protection.keystore import KeyStore
-from cineflux.web.deps import READS_ONLY, ApiUserDep, DbDep, PlatformDep
+from cineflux.web.deps import Credentials, CredentialsDep, PlatformDep, run_signed_in
 
 router = APIRouter(prefix="/api/playback", tags=["playback"])
 
@@ -43,87 +43,82 @@ def _key_store(ctx: PlaybackContext) -> KeyStore:
     return ctx.keys
 
 
-def _licence(
-    ctx: PlaybackContext,
-    user: SignedInUser,
-    db: Session,
+async def _licence(
+    request: Request,
+    platform: Platform,
+    credentials: Credentials,
     session_id: str,
     key_system: str,
-    body: bytes,
 ) -> Response:
-    licence = issue_licence(
-        db,
-        keys=_key_store(ctx),
-        servers=ctx.licence_servers,
-        user_id=user.id,
-        session_id=session_id,
-        key_system=key_system,
-        challenge=body,
-        now=ctx.clock.now(),
-        policy=ctx.policy,
-    )
-    return Response(
-        licence.body, media_type=licence.media_type, headers={"Cache-Control": "no-store"}
-    )
+    body = await _challenge(request)
+    ctx = playback_context(platform, request)
+
+    def licence_of(db: Session, user: SignedInUser) -> Response:
+        licence = issue_licence(
+            db,
+            keys=_key_store(ctx),
+            servers=ctx.licence_servers,
+            user_id=user.id,
+            session_id=session_id,
+            key_system=key_system,
+            challenge=body,
+            now=ctx.clock.now(),
+            policy=ctx.policy,
+        )
+        return Response(
+            licence.body, media_type=licence.media_type, headers={"Cache-Control": "no-store"}
+        )
+
+    # Licences only read: the two a player asks at once (video and audio keys) run side
+    # by side, not one after the other behind SQLite's write lock (the start of every play).
+    return await run_signed_in(platform, credentials, licence_of, writes=False)
 
 
-# Licences only read: the two a player asks at once (video and audio keys) run side by
-# side, not one after the other behind SQLite's write lock (the start of every play).
-@router.post("/{session_id}/license", operation_id="playback_licence", dependencies=[READS_ONLY])
+@router.post("/{session_id}/license", operation_id="playback_licence")
 async def clear_key_licence(
-    session_id: SessionIdPath,
-    request: Request,
-    platform: PlatformDep,
-    user: ApiUserDep,
-    db: DbDep,
+    session_id: SessionIdPath, request: Request, platform: PlatformDep, credentials: CredentialsDep
 ) -> Response:
     """W3C Clear Key licence of an active play: the body is the CDM's JSON request
     (``{"kids": [...], "type": "temporary"}``), the answer the JWK set of those keys."""
-    body = await _challenge(request)
-    ctx = playback_context(platform, request)
-    return await run_in_threadpool(_licence, ctx, user, db, session_id, CLEAR_KEY, body)
+    return await _licence(request, platform, credentials, session_id, CLEAR_KEY)
 
 
-@router.post(
-    "/{session_id}/license/{key_system}",
-    operation_id="playback_licence_for",
-    dependencies=[READS_ONLY],
-)
+@router.post("/{session_id}/license/{key_system}", operation_id="playback_licence_for")
 async def licence_for_key_system(
     session_id: SessionIdPath,
     key_system: KeySystemPath,
     request: Request,
     platform: PlatformDep,
-    user: ApiUserDep,
-    db: DbDep,
+    credentials: CredentialsDep,
 ) -> Response:
     """A licence from the server registered for ``key_system`` (404 when there is none)."""
-    body = await _challenge(request)
-    ctx = playback_context(platform, request)
-    return await run_in_threadpool(_licence, ctx, user, db, session_id, key_system, body)
+    return await _licence(request, platform, credentials, session_id, key_system)
 
 
 @router.get("/{session_id}/keys/{kid}", operation_id="playback_content_key")
-def hls_content_key(
+async def hls_content_key(
     session_id: SessionIdPath,
     kid: KidPath,
     request: Request,
     platform: PlatformDep,
-    user: ApiUserDep,
-    db: DbDep,
+    credentials: CredentialsDep,
 ) -> Response:
     """HLS "identity" key delivery: the 16 raw bytes of one of the play's title's keys,
     under the same rules as licences (an active play of the caller's account)."""
     ctx = playback_context(platform, request)
-    key = content_key(
-        db,
-        keys=_key_store(ctx),
-        user_id=user.id,
-        session_id=session_id,
-        kid=kid,
-        now=ctx.clock.now(),
-        policy=ctx.policy,
-    )
+
+    def key_of(db: Session, user: SignedInUser) -> bytes:
+        return content_key(
+            db,
+            keys=_key_store(ctx),
+            user_id=user.id,
+            session_id=session_id,
+            kid=kid,
+            now=ctx.clock.now(),
+            policy=ctx.policy,
+        )
+
+    key = await run_signed_in(platform, credentials, key_of, writes=False)
     return Response(
         key, media_type="application/octet-stream", headers={"Cache-Control": "no-store"}
     )

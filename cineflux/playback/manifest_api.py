@@ -9,34 +9,46 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
+from sqlalchemy.orm import Session
 
+from cineflux.accounts.service import SignedInUser
 from cineflux.platform import Platform
 from cineflux.playback.api import playback_context
-from cineflux.playback.session_manifests import MEDIA_TYPES, ManifestKind, session_manifest
-from cineflux.web.deps import ApiUserDep, DbDep, PlatformDep
+from cineflux.playback.session_manifests import (
+    MEDIA_TYPES,
+    ManifestKind,
+    SessionManifest,
+    session_manifest,
+)
+from cineflux.web.deps import Credentials, CredentialsDep, PlatformDep, run_signed_in
 
 router = APIRouter(prefix="/api/playback", tags=["playback"])
 
 SessionIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
-def _answer(
+async def _answer(
     kind: ManifestKind,
     session_id: str,
     request: Request,
     platform: Platform,
-    user_id: str,
-    db: DbDep,
+    credentials: Credentials,
 ) -> Response:
-    manifest = session_manifest(
-        db,
-        ctx=playback_context(platform, request),
-        storage=platform.storage,
-        user_id=user_id,
-        session_id=session_id,
-        kind=kind,
-        client_ip=request.client.host if request.client else None,
-    )
+    ctx = playback_context(platform, request)
+    client_ip = request.client.host if request.client else None
+
+    def manifest_of(db: Session, user: SignedInUser) -> SessionManifest:
+        return session_manifest(
+            db,
+            ctx=ctx,
+            storage=platform.storage,
+            user_id=user.id,
+            session_id=session_id,
+            kind=kind,
+            client_ip=client_ip,
+        )
+
+    manifest = await run_signed_in(platform, credentials, manifest_of, writes=False)
     # Personal, and it holds the session's token: never kept by a cache.
     headers = {"Cache-Control": "private, no-store"}
     return Response(manifest.body, media_type=manifest.media_type, headers=headers)
@@ -52,12 +64,12 @@ def _documented(kind: ManifestKind) -> dict[int | str, dict[str, object]]:
     responses=_documented("dash"),
     operation_id="playback_dash_manifest",
 )
-def dash_manifest(
-    session_id: SessionIdPath, request: Request, platform: PlatformDep, user: ApiUserDep, db: DbDep
+async def dash_manifest(
+    session_id: SessionIdPath, request: Request, platform: PlatformDep, credentials: CredentialsDep
 ) -> Response:
     """The play's DASH MPD: the video it may have, segments on its ranked servers. 410
     once the play was stopped or lapsed."""
-    return _answer("dash", session_id, request, platform, user.id, db)
+    return await _answer("dash", session_id, request, platform, credentials)
 
 
 @router.get(
@@ -66,9 +78,9 @@ def dash_manifest(
     responses=_documented("hls"),
     operation_id="playback_hls_manifest",
 )
-def hls_manifest(
-    session_id: SessionIdPath, request: Request, platform: PlatformDep, user: ApiUserDep, db: DbDep
+async def hls_manifest(
+    session_id: SessionIdPath, request: Request, platform: PlatformDep, credentials: CredentialsDep
 ) -> Response:
     """The play's HLS multivariant playlist: the variants it may have, media playlists on
     its first server. 410 once the play was stopped or lapsed."""
-    return _answer("hls", session_id, request, platform, user.id, db)
+    return await _answer("hls", session_id, request, platform, credentials)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
 
 import anyio
+from anyio import to_thread
 from anyio.lowlevel import RunVar
 from fastapi import Depends, Request
 from fastapi.concurrency import contextmanager_in_threadpool
@@ -26,6 +28,8 @@ from cineflux.rights.territory import TerritoryUnknown, locate_viewer
 from cineflux.web.problems import Problem, ProfileChoiceRequired, SignInRequired
 
 SESSION_COOKIE = "cineflux_session"
+
+T = TypeVar("T")
 
 
 # Dependencies that neither block nor touch the database are coroutines: FastAPI runs a
@@ -61,16 +65,6 @@ def _writers_queue(platform: Platform) -> anyio.Lock | None:
         return lock
 
 
-async def reads_only(request: Request) -> None:
-    """Marks a POST that never writes (a licence request): its transaction reads beside
-    others instead of queueing for SQLite's write lock. A route dependency, so it runs
-    before ``get_db``: ``@router.post(..., dependencies=[READS_ONLY])``."""
-    request.state.reads_only = True
-
-
-READS_ONLY = Depends(reads_only)
-
-
 async def get_db(request: Request, platform: PlatformDep) -> AsyncIterator[Session]:
     """One transaction per request: committed when the handler returns, else rolled back.
 
@@ -82,7 +76,7 @@ async def get_db(request: Request, platform: PlatformDep) -> AsyncIterator[Sessi
     concurrent writers than the thread pool) the one holding the write lock could get no
     thread to finish on, so every writer waited out the busy timeout.
     """
-    if request.method in _READING_METHODS or getattr(request.state, "reads_only", False):
+    if request.method in _READING_METHODS:
         async with contextmanager_in_threadpool(read_transaction(platform.sessions)) as session:
             yield session
         return
@@ -101,22 +95,83 @@ DbDep = Annotated[Session, Depends(get_db)]
 _bearer = HTTPBearer(auto_error=False, description="access token from /api/token")
 
 
-def optional_user(
+@dataclass(frozen=True)
+class Credentials:
+    """What a request presents to prove who sends it: a bearer access token (devices) or
+    the session cookie (browsers). Reading them needs no database."""
+
+    bearer: str | None
+    cookie: str | None
+
+
+async def presented_credentials(
     request: Request,
-    db: DbDep,
-    platform: PlatformDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Credentials:
+    """The request's credentials, unchecked (``signed_in_user`` checks them)."""
+    return Credentials(
+        bearer=bearer.credentials if bearer is not None else None,
+        cookie=request.cookies.get(SESSION_COOKIE),
+    )
+
+
+CredentialsDep = Annotated[Credentials, Depends(presented_credentials)]
+
+
+def signed_in_user(
+    db: Session, platform: Platform, credentials: Credentials
 ) -> accounts.SignedInUser | None:
     """The signed-in user: a bearer access token (devices) if sent, else the session cookie."""
-    if bearer is not None:
+    if credentials.bearer is not None:
         return devices.resolve_access_token(
-            db, clock=platform.clock, signing_key=platform.signing_key, token=bearer.credentials
+            db, clock=platform.clock, signing_key=platform.signing_key, token=credentials.bearer
         )
-    token = request.cookies.get(SESSION_COOKIE)
-    return accounts.resolve_session(db, clock=platform.clock, token=token)
+    return accounts.resolve_session(db, clock=platform.clock, token=credentials.cookie)
+
+
+def optional_user(
+    db: DbDep, platform: PlatformDep, credentials: CredentialsDep
+) -> accounts.SignedInUser | None:
+    """The signed-in user of a page or API call, if any."""
+    return signed_in_user(db, platform, credentials)
 
 
 OptionalUserDep = Annotated[accounts.SignedInUser | None, Depends(optional_user)]
+
+
+def _required(user: accounts.SignedInUser | None) -> accounts.SignedInUser:
+    if user is None:
+        raise Problem(401, "Sign-in required", "this resource needs a signed-in session")
+    return user
+
+
+async def run_signed_in(
+    platform: Platform,
+    credentials: Credentials,
+    work: Callable[[Session, accounts.SignedInUser], T],
+    *,
+    writes: bool,
+) -> T:
+    """The whole of a hot route on one worker thread, in one transaction: sign-in check,
+    ``work`` and commit (rolled back if anything raises; 401 without a valid sign-in).
+
+    A handler built from ``DbDep`` and ``ApiUserDep`` crosses to the thread pool four
+    times (the transaction's start, the sign-in, the handler, the commit), each crossing
+    waiting for the GIL behind the event loop under load: half the CPU of a play's
+    authorisation (bench/playback.py). Plays, heartbeats, licences and manifests use this.
+    Writers queue as ``get_db``'s do; readers (``writes=False``) run side by side.
+    """
+
+    def unit_of_work() -> T:
+        begin = transaction if writes else read_transaction
+        with begin(platform.sessions) as db:
+            return work(db, _required(signed_in_user(db, platform, credentials)))
+
+    writers = _writers_queue(platform) if writes else None
+    if writers is None:
+        return await to_thread.run_sync(unit_of_work)
+    async with writers:
+        return await to_thread.run_sync(unit_of_work)
 
 
 def page_user(request: Request, user: OptionalUserDep) -> accounts.SignedInUser:
@@ -132,9 +187,7 @@ PageUserDep = Annotated[accounts.SignedInUser, Depends(page_user)]
 
 async def api_user(user: OptionalUserDep) -> accounts.SignedInUser:
     """The signed-in user of an API call or media request; 401 otherwise."""
-    if user is None:
-        raise Problem(401, "Sign-in required", "this resource needs a signed-in session")
-    return user
+    return _required(user)
 
 
 ApiUserDep = Annotated[accounts.SignedInUser, Depends(api_user)]
