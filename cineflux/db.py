@@ -13,6 +13,8 @@ from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from cineflux.readcache import track_writes
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 # Stable constraint names, so migrations autogenerate the same on SQLite and PostgreSQL.
@@ -62,7 +64,14 @@ def new_id() -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An engine for ``url``, its writes reported to the read caches (``readcache``);
+    SQLite gets WAL, foreign keys and a busy timeout."""
+    engine = _new_engine(url)
+    track_writes(engine)
+    return engine
+
+
+def _new_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 

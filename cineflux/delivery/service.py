@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -60,6 +60,7 @@ from cineflux.edge.media_types import RangeNotSatisfiable as RangeNotSatisfiable
 from cineflux.edge.media_types import cache_control_for as cache_control_for
 from cineflux.edge.media_types import content_type_for as content_type_for
 from cineflux.edge.media_types import parse_range as parse_range
+from cineflux.readcache import ReadCache
 from cineflux.rights.territory import GeoResolver
 
 MEDIA_ROUTE = "/media"
@@ -345,13 +346,20 @@ _EDGES = (
 )
 
 
+_EDGE_ROWS: ReadCache[tuple[Row[Any], ...]] = ReadCache({Edge.__tablename__, Site.__tablename__})
+
+
 def edge_statuses(
     session: Session, *, now: datetime, policy: HealthPolicy, site: str | None = None
 ) -> list[EdgeStatus]:
     """Every edge (or a site's), by site then name, with its rotation at ``now``."""
-    statement = _EDGES if site is None else _EDGES.where(Site.name == site)
+    if site is None:
+        # Every play ranks them: kept until an edge or a site changes (a heartbeat does).
+        rows = _EDGE_ROWS.get(session, "all", lambda: tuple(session.execute(_EDGES)))
+    else:
+        rows = tuple(session.execute(_EDGES.where(Site.name == site)))
     statuses = []
-    for row in session.execute(statement):
+    for row in rows:
         rotation = rotation_at(
             Rotation(row.in_rotation, row.rotation_since, row.rotation_reason),
             last_heartbeat_at=row.last_heartbeat_at,

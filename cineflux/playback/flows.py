@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session
 
 from cineflux.billing import service as billing
 from cineflux.catalog import service as catalog
+from cineflux.catalog.models import Title, TitleLocalization
 from cineflux.clock import Clock
 from cineflux.config import Settings
 from cineflux.delivery import service as delivery
 from cineflux.edge import tokens
 from cineflux.media import service as media
+from cineflux.media.models import MediaPackage, Rendition
 from cineflux.platform import Platform
 from cineflux.playback import service as playback
 from cineflux.playback.licences import LicenceServers, PlayProtection, play_protection
@@ -43,13 +45,13 @@ from cineflux.playback.service import (
 from cineflux.profiles import service as profiles
 from cineflux.profiles.watching import next_episode_offer_at
 from cineflux.protection.keystore import KeyStore, key_store
+from cineflux.protection.models import ContentKey
+from cineflux.readcache import ReadCache
 from cineflux.rights import service as rights
 from cineflux.rights.chronology import paris_date
 from cineflux.rights.territory import GeoResolver, locate_viewer
 
 if TYPE_CHECKING:
-    from cineflux.catalog.models import Title
-    from cineflux.media.models import MediaPackage
     from cineflux.profiles.models import Profile
 
 PLAYABLE_KINDS = ("movie", "episode")
@@ -231,7 +233,7 @@ def check_profile(session: Session, *, request: PlayRequest, profile: Profile, r
 
 
 def check_rights(
-    session: Session, *, ctx: PlaybackContext, request: PlayRequest, now: datetime
+    *, ctx: PlaybackContext, request: PlayRequest, title_rights: rights.TitleRights, now: datetime
 ) -> str:
     """The viewer's catalogue territory, if the title may be watched there now."""
     located = locate_viewer(
@@ -241,26 +243,18 @@ def check_rights(
         home_country=request.home_country,
         home_verified=request.home_country_verified,
     )
-    decision = rights.decide(
-        session,
-        policy=rights.rights_policy(session, ctx.platform_profile),
-        title_id=request.title_id,
-        territory=located.territory,
-        license_type="SVOD",
-        at=now,
-    )
+    decision = title_rights.decide(territory=located.territory, license_type="SVOD", at=now)
     if not decision.available:
         raise NotAvailableHere(decision.reason)
     return located.territory
 
 
-def _package(session: Session, title: Title) -> MediaPackage:
+def _package(title: TitleFacts) -> MediaPackage:
     if title.kind not in PLAYABLE_KINDS:
         raise NotPlayable(f"a {title.kind} is not played as such: choose an episode")
-    package = media.package_for_title(session, title.id)
-    if package is None:
+    if title.package is None:
         raise NotPlayable("this title has no published media yet")
-    return package
+    return title.package
 
 
 def _heights(
@@ -317,6 +311,60 @@ def next_episode_for(
     )
 
 
+@dataclass(frozen=True)
+class TitleFacts:
+    """What every play of a title reads of the catalogue, rights, media and keys: the
+    same for every viewer, so read once and kept (``_TITLE_FACTS``) until one of their
+    tables changes."""
+
+    title_id: str
+    kind: str
+    credits_start_seconds: float | None
+    # The strictest of the title's, its season's and its series' ratings.
+    rating: str
+    rights: rights.TitleRights
+    # Detached from the session that read it (with its renditions): never written.
+    package: MediaPackage | None
+    # Key ids by track kind, keys left wrapped (empty: in clear).
+    key_ids: dict[str, str]
+
+
+_TITLE_FACTS: ReadCache[TitleFacts] = ReadCache(
+    {
+        *rights.RIGHTS_TABLES,
+        MediaPackage.__tablename__,
+        Rendition.__tablename__,
+        ContentKey.__tablename__,
+    }
+)
+_NEXT_EPISODES: ReadCache[NextEpisode | None] = ReadCache(
+    {Title.__tablename__, TitleLocalization.__tablename__}
+)
+
+
+def title_facts(session: Session, *, ctx: PlaybackContext, title_id: str) -> TitleFacts:
+    """A title's facts for plays (``TitleNotFound`` if there is no such title)."""
+
+    def read() -> TitleFacts:
+        title = catalog.get_title(session, title_id, details=False)
+        package = media.package_for_title(session, title.id)
+        if package is not None:
+            session.expunge(package)  # shared by later requests: out of this one's hands
+        policy = rights.rights_policy(session, ctx.platform_profile)
+        return TitleFacts(
+            title_id=title.id,
+            kind=title.kind,
+            credits_start_seconds=title.credits_start_seconds,
+            rating=catalog.strictest_rating(session, title),
+            rights=rights.title_rights(session, policy=policy, title_id=title.id),
+            package=package,
+            key_ids=ctx.keys.title_key_ids(session, title_id=title.id) if ctx.keys else {},
+        )
+
+    key = (title_id, ctx.platform_profile, ctx.keys is not None)
+    return _TITLE_FACTS.get(session, key, read)
+
+
 def start_playback(
     session: Session, *, ctx: PlaybackContext, request: PlayRequest
 ) -> PlaybackStart:
@@ -328,21 +376,15 @@ def start_playback(
     """
     now = ctx.clock.now()
     device = playback.checked_device(request.device)
-    title = catalog.get_title(session, request.title_id, details=False)
+    title = title_facts(session, ctx=ctx, title_id=request.title_id)
     profile = profiles.get_profile(session, user_id=request.user_id, profile_id=request.profile_id)
     entitlements = check_subscription(session, ctx=ctx, user_id=request.user_id, now=now)
-    check_profile(
-        session, request=request, profile=profile, rating=catalog.strictest_rating(session, title)
-    )
-    territory = check_rights(session, ctx=ctx, request=request, now=now)
-    package = _package(session, title)
+    check_profile(session, request=request, profile=profile, rating=title.rating)
+    territory = check_rights(ctx=ctx, request=request, title_rights=title.rights, now=now)
+    package = _package(title)
     heights = _heights(package, device=device, entitlements=entitlements)
     protection = play_protection(
-        session,
-        keys=ctx.keys,
-        title_id=title.id,
-        device_drm=device.drm,
-        servers=ctx.licence_servers,
+        key_ids=title.key_ids, device_drm=device.drm, servers=ctx.licence_servers
     )
     resume_from = _resume_position(session, request)
     row = playback.admit(
@@ -350,7 +392,7 @@ def start_playback(
         NewPlay(
             user_id=request.user_id,
             profile_id=profile.id,
-            title_id=title.id,
+            title_id=title.title_id,
             storage_prefix=package.storage_prefix,
             territory=territory,
             duration_seconds=package.duration_seconds,
@@ -391,8 +433,15 @@ def start_playback(
         signed=signed,
         protection=protection,
         credits_start_seconds=title.credits_start_seconds,
-        next_episode=next_episode_for(
-            session, title=title, language=profile.language, duration=package.duration_seconds
+        next_episode=_NEXT_EPISODES.get(
+            session,
+            (title.title_id, profile.language, package.duration_seconds),
+            lambda: next_episode_for(
+                session,
+                title=catalog.get_title(session, title.title_id, details=False),
+                language=profile.language,
+                duration=package.duration_seconds,
+            ),
         ),
     )
 

@@ -139,21 +139,14 @@ class PlayProtection:
 
 
 def play_protection(
-    session: Session,
-    *,
-    keys: KeyStore | None,
-    title_id: str,
-    device_drm: tuple[str, ...],
-    servers: LicenceServers,
+    *, key_ids: dict[str, str], device_drm: tuple[str, ...], servers: LicenceServers
 ) -> PlayProtection | None:
-    """How a device plays this title: None in clear; refused when it is encrypted and the
-    device has no key system a licence server here answers for.
+    """How a device plays a title with these key ids (by track kind): None in clear;
+    refused when it is encrypted and the device has no key system a licence server here
+    answers for.
 
     There is no clear fallback: a title ingested encrypted exists only encrypted.
     """
-    if keys is None:
-        return None
-    key_ids = keys.title_key_ids(session, title_id=title_id)
     if not key_ids:
         return None
     for name in device_drm:

@@ -210,7 +210,7 @@ def lock_account(session: Session, *, user_id: str) -> None:
     statement = _ACCOUNT_LOCKS.get(dialect)
     if statement is None:
         statement = _ACCOUNT_LOCKS[dialect] = _account_lock(dialect)
-    session.execute(statement, {"user_id": user_id})
+    session.connection().execute(statement, {"user_id": user_id})
 
 
 # Built once per dialect, not per play: building the statement cost more than running it.
@@ -290,7 +290,12 @@ def admit(
     account are admitted one after the other and never more than the limit.
     """
     lock_account(session, user_id=play.user_id)
-    playing = session.scalar(_LIVE_COUNT, {"user_id": play.user_id, "since": now - policy.timeout})
+    # On the connection (Core): these statements name no ORM entity to load, and the
+    # session's ORM layer around them cost more CPU than running them.
+    connection = session.connection()
+    playing = connection.scalar(
+        _LIVE_COUNT, {"user_id": play.user_id, "since": now - policy.timeout}
+    )
     if (playing or 0) >= stream_limit:
         plural = "s" if stream_limit != 1 else ""
         raise StreamLimitReached(
@@ -315,7 +320,7 @@ def admit(
     }
     # A plain INSERT, then the same row joins the session as already stored: the unit of
     # work's flush of one new object cost more CPU than the rest of the admission.
-    session.execute(_INSERT_PLAY, values)
+    connection.execute(_INSERT_PLAY, values)
     row = PlaybackSession(**values)
     make_transient_to_detached(row)
     session.add(row)

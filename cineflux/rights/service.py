@@ -333,10 +333,39 @@ def decide(
     at: datetime,
 ) -> Decision:
     """Whether a real title may be offered, and why (exact, from windows and rule sets)."""
+    rights = title_rights(session, policy=policy, title_id=title_id)
+    return rights.decide(territory=territory, license_type=license_type, at=at)
+
+
+@dataclass(frozen=True)
+class TitleRights:
+    """What a title's decisions read, once: its film facts, the windows of the title and
+    its ancestors, the rule sets. Decided then for any territory and time, without reading."""
+
+    facts: FilmFacts
+    windows: tuple[WindowTerms, ...]
+    policy: RightsPolicy
+
+    def decide(self, *, territory: str, license_type: str, at: datetime) -> Decision:
+        """Whether the title may be offered there and then, and why."""
+        question = RightsQuestion(self.facts, self.windows, self.policy, territory, license_type)
+        return question.decide(at)
+
+
+# What TitleRights are read from (for caches of them: readcache.ReadCache).
+RIGHTS_TABLES = (
+    Title.__tablename__,
+    RightsWindow.__tablename__,
+    WindowHoldback.__tablename__,
+    ChronologyRuleSet.__tablename__,
+)
+
+
+def title_rights(session: Session, *, policy: RightsPolicy, title_id: str) -> TitleRights:
+    """A real title's rights as decisions need them (``TitleNotFound`` otherwise)."""
     title = catalog.get_title(session, title_id, details=False)
     windows = window_terms_of(session, _lineage(session, title))
-    question = RightsQuestion(_facts(title), windows, policy, territory, license_type)
-    return question.decide(at)
+    return TitleRights(_facts(title), tuple(windows), policy)
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cineflux.billing import service as billing
+from cineflux.catalog import service as catalog
 from cineflux.db import transaction
 from cineflux.delivery.service import edge_keys_spec
 from cineflux.edge import tokens
+from cineflux.media import service as media
 from cineflux.platform import Platform
 from cineflux.profiles import service as profiles
+from cineflux.rights import service as rights
 from tests.api.conftest import PASSWORD, sign_in
+from tests.factories import grant
 from tests.playback_helpers import Subscriber, playable_film, subscriber
 
 DEVICE = {"codecs": ["avc1.64001e", "mp4a.40.2"], "max_height": 1080, "drm": ["clearkey"]}
@@ -105,6 +109,43 @@ def test_a_third_screen_on_a_two_stream_plan_gets_a_clear_problem(
     assert refused.headers["content-type"] == "application/problem+json"
     assert refused.json()["title"] == "Too many streams"
     assert "2 streams at once" in refused.json()["detail"]
+
+
+def test_a_change_to_the_title_is_seen_by_the_very_next_play(
+    client: TestClient, platform: Platform, viewer: Subscriber, film_id: str
+) -> None:
+    """Plays keep what they read of a title (readcache): a withdrawn window, a stricter
+    rating or a withdrawn package must still refuse the next play at once."""
+    sign_in(client, viewer.email)
+    body = {"title_id": film_id, "profile_id": viewer.profile_id, "device": DEVICE}
+    stop = client.delete(f"/api/playback/{start(client, viewer, film_id)['session_id']}")
+    assert stop.status_code == 204
+    with transaction(platform.sessions) as session:
+        for window in rights.windows_of(session, [film_id]):
+            rights.remove_window(session, window)
+    refused = client.post("/api/playback", json=body)
+    assert (refused.status_code, refused.json()["title"]) == (403, "Not available here")
+
+    with transaction(platform.sessions) as session:
+        grant(session, platform.clock, catalog.get_title(session, film_id))
+    client.delete(f"/api/playback/{start(client, viewer, film_id)['session_id']}")
+    with transaction(platform.sessions) as session:
+        catalog.get_title(session, film_id).age_rating = "18"
+    with transaction(platform.sessions) as session:
+        profiles.get_profile(
+            session, user_id=viewer.user_id, profile_id=viewer.profile_id
+        ).max_rating = "16"
+    refused = client.post("/api/playback", json=body)
+    assert (refused.status_code, refused.json()["title"]) == (403, "Not for this profile")
+
+    with transaction(platform.sessions) as session:
+        catalog.get_title(session, film_id).age_rating = "TP"
+        package = media.package_for_title(session, film_id)
+        assert package is not None
+        session.delete(package)
+    refused = client.post("/api/playback", json=body)
+    assert (refused.status_code, refused.json()["title"]) == (404, "Not playable")
+    assert "no published media" in refused.json()["detail"]
 
 
 def test_an_account_without_subscription_is_told_to_subscribe(
