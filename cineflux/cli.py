@@ -66,6 +66,7 @@ def _serve(host: str | None, port: int | None, platform: Platform | None = None)
     from cineflux.app import create_app
     from cineflux.billing.tasks import start_billing_thread
     from cineflux.catalog.tasks import start_ranking_thread
+    from cineflux.db import start_wal_checkpointer
     from cineflux.mail.sender import start_platform_sender
 
     platform = platform or load_platform()
@@ -75,6 +76,7 @@ def _serve(host: str | None, port: int | None, platform: Platform | None = None)
     start_ranking_thread(platform)
     start_billing_thread(platform)
     start_platform_sender(platform)
+    start_wal_checkpointer(platform.engine)
     app = create_app(platform)
     # What start-up made (modules, the app, SQLAlchemy's mappers) lives as long as the
     # process: out of the collector's sight, a full collection scans only what requests

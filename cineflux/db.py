@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,8 @@ from sqlalchemy.types import TypeDecorator
 from cineflux.readcache import track_writes
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+log = logging.getLogger(__name__)
 
 # Stable constraint names, so migrations autogenerate the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -98,6 +103,62 @@ def _new_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+# --- SQLite's WAL checkpoints, off the request path -------------------------------------
+
+WAL_CHECKPOINT_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One checkpoint's outcome: WAL frames in all, and those copied to the database."""
+
+    busy: bool
+    wal_frames: int
+    copied_frames: int
+
+
+def checkpoint_wal(engine: Engine) -> Checkpoint:
+    """Copy committed WAL frames into the database file, beside readers and writers
+    (``PASSIVE``: it never waits for them, and what it cannot copy waits for the next)."""
+    with engine.connect() as connection:
+        busy, frames, copied = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+    return Checkpoint(bool(busy), frames, copied)
+
+
+def start_wal_checkpointer(
+    engine: Engine, *, every_seconds: float = WAL_CHECKPOINT_SECONDS
+) -> tuple[threading.Thread, threading.Event] | None:
+    """In a serving process on SQLite, checkpoint from a thread of its own.
+
+    By default the commit that fills the WAL past 1000 pages copies them into the
+    database and syncs it, there and then: a play now and then took 8 ms instead of 2,
+    and every request queued behind its write lock waited as long (bench/playback.py).
+    This process's connections stop doing it (``wal_autocheckpoint=0``), and a thread
+    checkpoints every ``every_seconds``, the GIL released while SQLite copies. Other
+    processes (the CLI, workers) keep checkpointing on their own. None on PostgreSQL.
+    """
+    if engine.dialect.name != "sqlite":
+        return None
+
+    @event.listens_for(engine, "connect")
+    def _no_checkpoint_on_commit(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+    engine.dispose()  # connections opened before keep checkpointing: replace them
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every_seconds):
+            try:
+                checkpoint_wal(engine)
+            except Exception:  # a locked or busy moment must not end the loop
+                log.exception("WAL checkpoint failed")
+
+    thread = threading.Thread(target=loop, name="wal-checkpoint", daemon=True)
+    thread.start()
+    return thread, stop
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
