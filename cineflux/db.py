@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -78,7 +79,9 @@ def make_engine(url: str) -> Engine:
 
 def _new_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -98,8 +101,17 @@ def _new_engine(url: str) -> Engine:
         def _sqlite_begin(connection: Any) -> None:
             # Deferred, so page reads run side by side under WAL; writers queue on the
             # busy timeout. A writing transaction (below) asks for IMMEDIATE instead.
-            immediate = connection.get_execution_options().get(_SQLITE_BEGIN) == "IMMEDIATE"
-            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            mode = connection.get_execution_options().get(_SQLITE_BEGIN)
+            if mode != _NOWAIT:
+                connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
+                return
+            connection.exec_driver_sql("PRAGMA busy_timeout=0")
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except OperationalError as error:
+                raise WriteLockBusy("another connection holds SQLite's write lock") from error
+            finally:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -167,10 +179,17 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 _SQLITE_BEGIN = "cineflux_sqlite_begin"
+_NOWAIT = "IMMEDIATE, without waiting"
+# How long a SQLite unit of work waits for the write lock another connection holds.
+SQLITE_BUSY_SECONDS = 30
+
+
+class WriteLockBusy(Exception):
+    """SQLite's write lock is held by another connection (``transaction(wait=False)``)."""
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+def transaction(factory: sessionmaker[Session], *, wait: bool = True) -> Iterator[Session]:
     """One unit of work that may write: commit on success, roll back on any error.
 
     On SQLite it takes the database's write lock at BEGIN (``BEGIN IMMEDIATE``), so
@@ -178,10 +197,22 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     transaction that read before another one committed can no longer write (its WAL
     snapshot is stale, and SQLite answers "database is locked" at once, without waiting).
     PostgreSQL ignores it; callers lock the rows they serialise on there.
+
+    ``wait=False``: on SQLite, ``WriteLockBusy`` at once rather than waiting for a lock
+    another connection holds (for callers that must not block, see ``web.deps``).
     """
     with factory() as session, session.begin():
-        session.connection(execution_options={_SQLITE_BEGIN: "IMMEDIATE"})
+        session.connection(execution_options={_SQLITE_BEGIN: "IMMEDIATE" if wait else _NOWAIT})
         yield session
+
+
+def holds_sqlite_write_lock(session: Session) -> bool:
+    """Whether this session's transaction began by taking SQLite's write lock
+    (``transaction()``): nothing else writes until it ends."""
+    connection = session.connection()
+    return connection.dialect.name == "sqlite" and connection.get_execution_options().get(
+        _SQLITE_BEGIN
+    ) in ("IMMEDIATE", _NOWAIT)
 
 
 @contextmanager

@@ -286,11 +286,9 @@ def _tracks(package: MediaPackage, kind: str) -> list[Track]:
 
 
 def _resume_position(session: Session, request: PlayRequest) -> float:
-    entry = profiles.progress_of(
-        session, user_id=request.user_id, profile_id=request.profile_id, title_id=request.title_id
+    return profiles.resume_position(
+        session, profile_id=request.profile_id, title_id=request.title_id
     )
-    # A title watched to the end starts again from the beginning.
-    return 0.0 if entry is None or entry.completed else entry.position_seconds
 
 
 def next_episode_for(

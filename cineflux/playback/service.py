@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from cineflux.config import Settings
+from cineflux.db import holds_sqlite_write_lock
 from cineflux.playback.models import PlaybackAccount, PlaybackSession
 
 
@@ -204,8 +205,11 @@ def lock_account(session: Session, *, user_id: str) -> None:
 
     An upsert on the account's own row: PostgreSQL holds that row's lock to the end (a
     concurrent first insert waits, then updates, without an error); on SQLite any write
-    takes the database's write lock, held to the end just the same.
+    takes the database's write lock, held to the end just the same, and a transaction that
+    began by taking it (``db.transaction``) needs no statement at all.
     """
+    if holds_sqlite_write_lock(session):
+        return  # the whole database's, from BEGIN IMMEDIATE: no other admission runs
     dialect = session.get_bind().dialect.name
     statement = _ACCOUNT_LOCKS.get(dialect)
     if statement is None:

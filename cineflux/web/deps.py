@@ -19,7 +19,7 @@ from cineflux.accounts import devices
 from cineflux.accounts import service as accounts
 from cineflux.catalog import service as catalog
 from cineflux.catalog.flows import Viewer
-from cineflux.db import read_transaction, transaction
+from cineflux.db import WriteLockBusy, read_transaction, transaction
 from cineflux.platform import Platform
 from cineflux.profiles import service as profiles
 from cineflux.profiles.models import Profile
@@ -152,26 +152,39 @@ async def run_signed_in(
     *,
     writes: bool,
 ) -> T:
-    """The whole of a hot route on one worker thread, in one transaction: sign-in check,
-    ``work`` and commit (rolled back if anything raises; 401 without a valid sign-in).
+    """The whole of a hot route in one transaction: sign-in check, ``work`` and commit
+    (rolled back if anything raises; 401 without a valid sign-in).
 
     A handler built from ``DbDep`` and ``ApiUserDep`` crosses to the thread pool four
     times (the transaction's start, the sign-in, the handler, the commit), each crossing
     waiting for the GIL behind the event loop under load: half the CPU of a play's
     authorisation (bench/playback.py). Plays, heartbeats, licences and manifests use this.
-    Writers queue as ``get_db``'s do; readers (``writes=False``) run side by side.
+
+    On PostgreSQL the unit of work runs on one worker thread (it waits on the network).
+    On SQLite it runs on the event loop itself: SQLite is a library in this process, its
+    statements are CPU, not waits, which a thread would only take turns with under the
+    GIL, and the crossing itself cost a fifth of a play. The one wait it can have is for
+    the write lock of another connection (a background thread, another process): writers
+    first queue in the event loop as ``get_db``'s do, then begin without waiting, and when
+    the lock is taken all the same they go to a worker thread to wait there instead.
+    Readers never wait for writers under WAL.
     """
 
-    def unit_of_work() -> T:
-        begin = transaction if writes else read_transaction
-        with begin(platform.sessions) as db:
+    def unit_of_work(wait: bool = True) -> T:
+        begin = transaction(platform.sessions, wait=wait) if writes else None
+        with begin or read_transaction(platform.sessions) as db:
             return work(db, _required(signed_in_user(db, platform, credentials)))
 
-    writers = _writers_queue(platform) if writes else None
+    writers = _writers_queue(platform)
     if writers is None:
         return await to_thread.run_sync(unit_of_work)
+    if not writes:
+        return unit_of_work()
     async with writers:
-        return await to_thread.run_sync(unit_of_work)
+        try:
+            return unit_of_work(wait=False)
+        except WriteLockBusy:
+            return await to_thread.run_sync(unit_of_work)
 
 
 def page_user(request: Request, user: OptionalUserDep) -> accounts.SignedInUser:
