@@ -255,7 +255,6 @@ def watch_page(
             db, title=title, language=profile.language, duration=package.duration_seconds
         ),
         "package": package,
-        "poster": playback_urls(package).poster,
         "format": format,
     }
     response = render(request, "watch.html", context)

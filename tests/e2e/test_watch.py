@@ -8,18 +8,22 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
+from cineflux.accounts import service as accounts
 from cineflux.catalog import service as catalog
 from cineflux.config import Settings
 from cineflux.db import transaction
 from cineflux.media.flows import ingest_into
 from cineflux.platform import build_platform
+from cineflux.profiles import service as profiles
 from cineflux.rights import service as rights
 from tests.e2e.conftest import (
+    E2E_PLAN,
     EMAIL,
     ONE_SCREEN_EMAIL,
     PASSWORD,
     RunningServer,
     bilingual_film,
+    subscribe,
 )
 from tests.factories import grant, make_title
 from tests.playback_helpers import packaged
@@ -200,3 +204,51 @@ def test_an_episode_offers_the_next_one_at_its_credits_and_the_home_page_resumes
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/titles/{second}/watch")
     assert errors == []
+
+
+def test_a_dash_play_starts_where_the_profile_stopped_and_fetches_nothing_before(
+    page: Page, server: RunningServer
+) -> None:
+    # Preloaded from the resume position: the segments fetched are those around it, not
+    # the film's first one followed by a seek.
+    email = "resumes@example.org"
+    env = server.env
+    settings = Settings(
+        data_dir=Path(env["CINEFLUX_DATA_DIR"]), database_url=env["CINEFLUX_DATABASE_URL"]
+    )
+    platform = build_platform(settings, migrate=False)
+    try:
+        with transaction(platform.sessions) as session:
+            subscribe(session, platform, email, plan=E2E_PLAN)
+            user = accounts.find_user_by_email(session, email)
+            assert user is not None
+            profile = profiles.ensure_first_profile(
+                session, clock=platform.clock, user_id=user.id, name="Resumes"
+            )
+            profiles.record_progress(
+                session,
+                clock=platform.clock,
+                user_id=user.id,
+                profile_id=profile.id,
+                title_id=server.title_id,
+                position_seconds=10.0,
+                duration_seconds=20.0,
+            )
+    finally:
+        platform.engine.dispose()
+    segments: list[str] = []
+    page.on("request", lambda r: segments.append(r.url) if "/seg-" in r.url else None)
+    _sign_in(page, server, email)
+
+    page.goto(f"{server.base_url}/titles/{server.title_id}/watch")
+    page.wait_for_function(
+        "() => { const p = document.getElementById('video').played; let s = 0;"
+        " for (let i = 0; i < p.length; i++) s += p.end(i) - p.start(i); return s > 1; }",
+        timeout=30_000,
+    )
+
+    assert "Playing (DASH)" in (page.text_content("#player-status") or "")
+    assert page.evaluate("() => document.getElementById('video').currentTime") > 11
+    first = [re.search(r"/seg-(\d+)\.", url) for url in segments]
+    numbers = [int(match.group(1)) for match in first if match]
+    assert numbers and 1 not in numbers, segments

@@ -126,7 +126,9 @@ class CinefluxPlayback {
     dataset.manifest = new URL(answer.manifests[kind], window.location.origin).href;
     this.manifest = answer.manifest && answer.manifest.kind === kind ? answer.manifest : null;
     if (answer.thumbnails) dataset.thumbnails = answer.thumbnails;
-    if (answer.resume_position_seconds > 0) {
+    // Where the player starts (player.js); should it start at 0 all the same, a seek.
+    this.resumeFrom = answer.resume_position_seconds > 0 ? answer.resume_position_seconds : null;
+    if (this.resumeFrom !== null) {
       video.addEventListener("loadedmetadata", () => {
         if (video.currentTime < 1) video.currentTime = answer.resume_position_seconds;
       }, { once: true });
