@@ -166,6 +166,17 @@ def test_shaka_player_asset_is_served(client: TestClient, build: str) -> None:
     assert "Shaka Player" in response.text[:500]
 
 
+def test_pages_name_an_icon_that_is_served(client: TestClient) -> None:
+    # Without one, every page view asked /favicon.ico and got a 404.
+    page = client.get("/login")
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', page.text)
+    assert icon is not None
+    response = client.get(icon.group(1))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("image/svg+xml")
+    assert response.text.startswith("<svg")
+
+
 def test_unknown_title_is_a_404_page_and_problem(signed_in: TestClient) -> None:
     page = signed_in.get("/titles/nope", headers={"accept": "text/html"})
     assert page.status_code == 404
