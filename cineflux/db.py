@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
@@ -13,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -101,17 +101,20 @@ def _new_engine(url: str) -> Engine:
         def _sqlite_begin(connection: Any) -> None:
             # Deferred, so page reads run side by side under WAL; writers queue on the
             # busy timeout. A writing transaction (below) asks for IMMEDIATE instead.
+            # On the driver's connection: these statements return nothing, and SQLAlchemy's
+            # execution around each cost more than SQLite running it (every write began so).
+            driver = connection.connection.driver_connection
             mode = connection.get_execution_options().get(_SQLITE_BEGIN)
             if mode != _NOWAIT:
-                connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
+                driver.execute("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
                 return
-            connection.exec_driver_sql("PRAGMA busy_timeout=0")
+            driver.execute("PRAGMA busy_timeout=0")
             try:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-            except OperationalError as error:
+                driver.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
                 raise WriteLockBusy("another connection holds SQLite's write lock") from error
             finally:
-                connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+                driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
 
         return engine
     return create_engine(url, pool_pre_ping=True)

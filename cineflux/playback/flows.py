@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -50,9 +49,6 @@ from cineflux.readcache import ReadCache
 from cineflux.rights import service as rights
 from cineflux.rights.chronology import paris_date
 from cineflux.rights.territory import GeoResolver, locate_viewer
-
-if TYPE_CHECKING:
-    from cineflux.profiles.models import Profile
 
 PLAYABLE_KINDS = ("movie", "episode")
 
@@ -215,7 +211,9 @@ def check_subscription(
     raise SubscriptionRequired("watching needs a subscription: choose a plan on /plans")
 
 
-def check_profile(session: Session, *, request: PlayRequest, profile: Profile, rating: str) -> None:
+def check_profile(
+    session: Session, *, request: PlayRequest, profile: profiles.PlayingProfile, rating: str
+) -> None:
     """The profile's PIN, maturity limit and the -18 code, as the request proves them."""
     if profile.pin_hash is not None and not request.profile_unlocked:
         if request.pin is None:
@@ -283,12 +281,6 @@ def _tracks(package: MediaPackage, kind: str) -> list[Track]:
         for r in package.renditions
         if r.kind == kind
     ]
-
-
-def _resume_position(session: Session, request: PlayRequest) -> float:
-    return profiles.resume_position(
-        session, profile_id=request.profile_id, title_id=request.title_id
-    )
 
 
 def next_episode_for(
@@ -375,7 +367,9 @@ def start_playback(
     now = ctx.clock.now()
     device = playback.checked_device(request.device)
     title = title_facts(session, ctx=ctx, title_id=request.title_id)
-    profile = profiles.get_profile(session, user_id=request.user_id, profile_id=request.profile_id)
+    profile = profiles.playing_profile(
+        session, user_id=request.user_id, profile_id=request.profile_id, title_id=title.title_id
+    )
     entitlements = check_subscription(session, ctx=ctx, user_id=request.user_id, now=now)
     check_profile(session, request=request, profile=profile, rating=title.rating)
     territory = check_rights(ctx=ctx, request=request, title_rights=title.rights, now=now)
@@ -384,7 +378,7 @@ def start_playback(
     protection = play_protection(
         key_ids=title.key_ids, device_drm=device.drm, servers=ctx.licence_servers
     )
-    resume_from = _resume_position(session, request)
+    resume_from = profile.resume_from
     row = playback.admit(
         session,
         NewPlay(

@@ -32,8 +32,14 @@ class PlaybackSession(Base):
 
     __tablename__ = "playback_sessions"
     __table_args__ = (
-        # The admission count reads the account's sessions by their last heartbeat.
-        Index("ix_playback_sessions_user_id_last_heartbeat_at", "user_id", "last_heartbeat_at"),
+        # The admission count reads the account's sessions by their last heartbeat, and
+        # whether they stopped: from this index alone, without their rows.
+        Index(
+            "ix_playback_sessions_user_id_last_heartbeat_at_stopped_at",
+            "user_id",
+            "last_heartbeat_at",
+            "stopped_at",
+        ),
     )
 
     # Random, 1-64 of [A-Za-z0-9_-]: it goes into edge tokens and QoE reports.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -185,7 +186,14 @@ def _matches(stored: str, presented: str) -> bool:
         return False
 
 
-def check_pin(profile: Profile, pin: str | None) -> None:
+class PinProtected(Protocol):
+    """A profile as far as its PIN goes (the entity, or what a play read of it)."""
+
+    @property
+    def pin_hash(self) -> str | None: ...
+
+
+def check_pin(profile: PinProtected, pin: str | None) -> None:
     """Pass when the profile has no PIN or ``pin`` is it; ``WrongPin`` otherwise."""
     if profile.pin_hash is None:
         return
@@ -257,19 +265,59 @@ def progress_of(
     return session.get(ViewingEntry, (profile_id, title_id))
 
 
-# Every play reads it: built once, plain columns (an entity cost more than the query).
-_RESUME = select(ViewingEntry.position_seconds, ViewingEntry.completed).where(
-    ViewingEntry.profile_id == bindparam("profile_id"),
-    ViewingEntry.title_id == bindparam("title_id"),
+@dataclass(frozen=True)
+class PlayingProfile:
+    """What a play reads of the profile pressing play: its limits and language, and where
+    it stopped in the title."""
+
+    id: str
+    language: str
+    max_rating: str
+    pin_hash: str | None
+    # Where the next play starts: where it stopped, or 0 if it never played the title or
+    # watched it to the end.
+    resume_from: float
+
+
+# Every play reads it: built once, plain columns in one statement (the profile as an
+# entity, then its history row, cost more CPU than the query).
+_PLAYING = (
+    select(
+        Profile.id,
+        Profile.language,
+        Profile.max_rating,
+        Profile.pin_hash,
+        ViewingEntry.position_seconds,
+        ViewingEntry.completed,
+    )
+    .outerjoin(
+        ViewingEntry,
+        (ViewingEntry.profile_id == Profile.id) & (ViewingEntry.title_id == bindparam("title_id")),
+    )
+    .where(Profile.id == bindparam("profile_id"), Profile.user_id == bindparam("user_id"))
 )
 
 
-def resume_position(session: Session, *, profile_id: str, title_id: str) -> float:
-    """Where the profile's next play of a title starts: where it stopped, or from the
-    beginning if it never played it or watched it to the end. The caller has checked that
-    the profile is the viewer's (``get_profile``)."""
-    row = session.execute(_RESUME, {"profile_id": profile_id, "title_id": title_id}).first()
-    return 0.0 if row is None or row.completed else row.position_seconds
+def playing_profile(
+    session: Session, *, user_id: str, profile_id: str, title_id: str
+) -> PlayingProfile:
+    """The account's profile about to play a title (``ProfileNotFound`` if not the
+    account's), with its resume position in that title."""
+    row = (
+        session.connection()
+        .execute(_PLAYING, {"user_id": user_id, "profile_id": profile_id, "title_id": title_id})
+        .first()
+    )
+    if row is None:
+        raise ProfileNotFound(profile_id)
+    stopped_at = None if row.completed else row.position_seconds
+    return PlayingProfile(
+        id=row.id,
+        language=row.language,
+        max_rating=row.max_rating,
+        pin_hash=row.pin_hash,
+        resume_from=stopped_at or 0.0,
+    )
 
 
 def history(

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from cineflux.accounts.devices import DeviceSessionNotFound, UserCodeInvalid
 from cineflux.accounts.service import (
@@ -193,6 +194,9 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
+CLIENT_CLOSED_REQUEST = 499
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Map every error the app can raise to one problem response."""
 
@@ -220,7 +224,14 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(error, SignInRequired)
         return RedirectResponse(f"/login?next={quote(error.next_path)}", status_code=303)
 
+    async def on_client_gone(request: Request, error: Exception) -> Response:
+        # The client left while sending its body (a page closed mid-report): nobody reads
+        # the answer, the request changed nothing, and it is no server error. 499 in the
+        # request log, as nginx names it ("client closed request").
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+
     app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(ClientDisconnect, on_client_gone)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(SignInRequired, on_sign_in_required)

@@ -4,9 +4,11 @@ batches, bounded size, a rate limit per account."""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from typing import Any
 
+import anyio
 import pytest
 from fastapi.testclient import TestClient
 
@@ -203,3 +205,41 @@ def test_past_its_events_per_minute_an_account_gets_429_with_retry_after(
     assert post(signed_in, batch()).status_code == 429
     clock.advance(timedelta(seconds=1))
     assert post(signed_in, full).status_code == 202
+
+
+def test_a_player_gone_while_sending_is_no_server_error(
+    signed_in: TestClient, platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A page closed mid-report (its keepalive fetch cut): 499 in the log, nothing stored,
+    no traceback."""
+    cookie = f"cineflux_session={signed_in.cookies.get('cineflux_session')}"
+    started: list[int] = []
+    parts = iter([
+        {"type": "http.request", "body": b'{"session_id": "', "more_body": True},
+        {"type": "http.disconnect"},
+    ])  # fmt: skip
+
+    async def receive() -> dict[str, Any]:
+        return next(parts)
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            started.append(message["status"])
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/api/qoe/events", "raw_path": b"/api/qoe/events",
+        "query_string": b"", "root_path": "", "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "headers": [
+            (b"host", b"testserver"), (b"content-type", b"application/json"),
+            (b"cookie", cookie.encode()),
+        ],
+    }  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="cineflux.http"):
+        anyio.run(signed_in.app, scope, receive, send)
+    assert started == [499]
+    (line,) = [r for r in caplog.records if r.name == "cineflux.http"]
+    assert line.getMessage() == "POST /api/qoe/events 499" and line.exc_info is None
+    with transaction(platform.sessions) as session:
+        assert telemetry.session_events(session, SESSION["id"]) == []

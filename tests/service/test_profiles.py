@@ -118,6 +118,7 @@ def test_one_account_cannot_reach_anothers_profiles(db: Session, clock: FrozenCl
         lambda: profiles.delete_profile(db, user_id=bob, profile_id=hers.id),
         lambda: profiles.set_pin(db, user_id=bob, profile_id=hers.id, pin="1234"),
         lambda: profiles.history(db, user_id=bob, profile_id=hers.id),
+        lambda: profiles.playing_profile(db, user_id=bob, profile_id=hers.id, title_id=title.id),
         lambda: profiles.record_progress(
             db,
             clock=clock,
@@ -160,6 +161,37 @@ def test_viewing_history_is_per_profile_most_recent_first(db: Session, clock: Fr
     assert [e.title_id for e in profiles.history(db, user_id=owner, profile_id=one.id)] == [
         second.id
     ]
+
+
+def test_a_play_resumes_where_the_profile_stopped_unless_it_finished(
+    db: Session, clock: FrozenClock
+) -> None:
+    owner = user(db, clock)
+    one = profiles.create_profile(db, clock=clock, user_id=owner, spec=spec("One"))
+    two = profiles.create_profile(db, clock=clock, user_id=owner, spec=spec("Two"))
+    profiles.set_pin(db, user_id=owner, profile_id=two.id, pin="0429")
+    stopped, finished, unseen = (make_title(db, clock, name) for name in ("A", "B", "C"))
+    for title, position in ((stopped, 42.5), (finished, 97.0)):
+        profiles.record_progress(
+            db, clock=clock, user_id=owner, profile_id=one.id, title_id=title.id,
+            position_seconds=position, duration_seconds=100.0,
+        )  # fmt: skip
+
+    def resume(profile_id: str, title_id: str) -> float:
+        playing = profiles.playing_profile(
+            db, user_id=owner, profile_id=profile_id, title_id=title_id
+        )
+        return playing.resume_from
+
+    assert resume(one.id, stopped.id) == 42.5
+    assert resume(one.id, finished.id) == 0.0  # watched to the end: from the start again
+    assert resume(one.id, unseen.id) == 0.0
+    assert resume(two.id, stopped.id) == 0.0  # the history is the profile's own
+    playing = profiles.playing_profile(db, user_id=owner, profile_id=two.id, title_id=unseen.id)
+    assert (playing.id, playing.language, playing.max_rating) == (two.id, "fr", two.max_rating)
+    with pytest.raises(profiles.WrongPin):
+        profiles.check_pin(playing, "1234")
+    profiles.check_pin(playing, "0429")
 
 
 def test_the_selection_cookie_is_bound_to_the_session() -> None:
