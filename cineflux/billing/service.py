@@ -331,7 +331,13 @@ def entitlements(
     session: Session, *, user_id: str, at: datetime, policy: BillingPolicy | None = None
 ) -> Entitlements:
     """What the account may do at ``at``: streams, resolution, downloads (for playback)."""
-    subscription = session.execute(_ENTITLING_SUBSCRIPTION, {"user_id": user_id}).one_or_none()
+    # On the connection (Core): plain columns, and the session's ORM layer around the
+    # statement cost more CPU than running it.
+    subscription = (
+        session.connection()
+        .execute(_ENTITLING_SUBSCRIPTION, {"user_id": user_id})
+        .one_or_none()
+    )
     if subscription is None:
         return Entitlements(active=False)
     until = access_until(subscription, policy or BillingPolicy())

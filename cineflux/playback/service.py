@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from cineflux.config import Settings
 from cineflux.db import holds_sqlite_write_lock
@@ -322,13 +322,11 @@ def admit(
         "play_counted": False,
         "stopped_at": None,
     }
-    # A plain INSERT, then the same row joins the session as already stored: the unit of
-    # work's flush of one new object cost more CPU than the rest of the admission.
+    # A plain INSERT, and the row as a transient object outside the session: the unit of
+    # work's flush of one new object cost more CPU than the rest of the admission, and
+    # later reads of the play in this transaction load it from the database like any row.
     connection.execute(_INSERT_PLAY, values)
-    row = PlaybackSession(**values)
-    make_transient_to_detached(row)
-    session.add(row)
-    return row
+    return PlaybackSession(**values)
 
 
 def get_session(session: Session, *, user_id: str, session_id: str) -> PlaybackSession:
