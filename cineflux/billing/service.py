@@ -334,9 +334,7 @@ def entitlements(
     # On the connection (Core): plain columns, and the session's ORM layer around the
     # statement cost more CPU than running it.
     subscription = (
-        session.connection()
-        .execute(_ENTITLING_SUBSCRIPTION, {"user_id": user_id})
-        .one_or_none()
+        session.connection().execute(_ENTITLING_SUBSCRIPTION, {"user_id": user_id}).one_or_none()
     )
     if subscription is None:
         return Entitlements(active=False)
