@@ -210,10 +210,42 @@ def browser(chromium_path: str) -> Iterator[Browser]:
         browser.close()
 
 
+_CALL_REPORT = pytest.StashKey[pytest.TestReport]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each browser test's outcome where its ``page`` fixture can read it."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call":
+        item.stash[_CALL_REPORT] = report
+
+
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context (no cookies) and page."""
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh browser context (no cookies) and page.
+
+    When the test fails, its output ends with what Chromium saw: each request, answer,
+    failed request and navigation of the page, timed from its start (a timeout alone
+    says nothing of where a flow stopped).
+    """
     context = browser.new_context()
     page = context.new_page()
+    started = time.monotonic()
+    seen: list[str] = []
+
+    def note(line: str) -> None:
+        seen.append(f"{time.monotonic() - started:8.3f} {line}")
+
+    page.on("request", lambda r: note(f"-> {r.method} {r.url}"))
+    page.on("response", lambda r: note(f"<- {r.status} {r.url}"))
+    page.on("requestfailed", lambda r: note(f"!! {r.method} {r.url}: {r.failure}"))
+    page.on(
+        "framenavigated", lambda f: note(f"navigated {f.url}") if f.parent_frame is None else None
+    )
     yield page
+    report = request.node.stash.get(_CALL_REPORT, None)
+    if report is not None and report.failed:
+        print("What Chromium saw (seconds from the page's start):", *seen[-300:], sep="\n")
     context.close()
