@@ -310,13 +310,13 @@ def playing_profile(
     )
     if row is None:
         raise ProfileNotFound(profile_id)
-    stopped_at = None if row.completed else row.position_seconds
+    where_it_stopped = None if row.completed else row.position_seconds
     return PlayingProfile(
         id=row.id,
         language=row.language,
         max_rating=row.max_rating,
         pin_hash=row.pin_hash,
-        resume_from=stopped_at or 0.0,
+        resume_from=where_it_stopped or 0.0,
     )
 
 
