@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from cineflux.clock import Clock
 from cineflux.profiles.models import AdultCode, Profile, ViewingEntry
-from cineflux.profiles.watching import is_watched
+from cineflux.profiles.watching import is_started, is_watched
 
 MAX_PROFILES = 5
 RATINGS = ("TP", "10", "12", "16", "18")
@@ -274,8 +274,8 @@ class PlayingProfile:
     language: str
     max_rating: str
     pin_hash: str | None
-    # Where the next play starts: where it stopped, or 0 if it never played the title or
-    # watched it to the end.
+    # Where the next play starts: where it stopped, or 0 if it never played the title,
+    # only glanced at it or watched it to the end.
     resume_from: float
 
 
@@ -288,6 +288,7 @@ _PLAYING = (
         Profile.max_rating,
         Profile.pin_hash,
         ViewingEntry.position_seconds,
+        ViewingEntry.duration_seconds,
         ViewingEntry.completed,
     )
     .outerjoin(
@@ -310,13 +311,15 @@ def playing_profile(
     )
     if row is None:
         raise ProfileNotFound(profile_id)
-    where_it_stopped = None if row.completed else row.position_seconds
+    where_it_stopped = row.position_seconds or 0.0
+    # As "Continue watching" (``is_started``): a glance starts over, a finished title too.
+    resumes = not row.completed and is_started(where_it_stopped, row.duration_seconds)
     return PlayingProfile(
         id=row.id,
         language=row.language,
         max_rating=row.max_rating,
         pin_hash=row.pin_hash,
-        resume_from=where_it_stopped or 0.0,
+        resume_from=where_it_stopped if resumes else 0.0,
     )
 
 

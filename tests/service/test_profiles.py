@@ -163,15 +163,15 @@ def test_viewing_history_is_per_profile_most_recent_first(db: Session, clock: Fr
     ]
 
 
-def test_a_play_resumes_where_the_profile_stopped_unless_it_finished(
+def test_a_play_resumes_where_the_profile_stopped_unless_it_finished_or_glanced(
     db: Session, clock: FrozenClock
 ) -> None:
     owner = user(db, clock)
     one = profiles.create_profile(db, clock=clock, user_id=owner, spec=spec("One"))
     two = profiles.create_profile(db, clock=clock, user_id=owner, spec=spec("Two"))
     profiles.set_pin(db, user_id=owner, profile_id=two.id, pin="0429")
-    stopped, finished, unseen = (make_title(db, clock, name) for name in ("A", "B", "C"))
-    for title, position in ((stopped, 42.5), (finished, 97.0)):
+    stopped, finished, unseen, glanced = (make_title(db, clock, n) for n in ("A", "B", "C", "D"))
+    for title, position in ((stopped, 42.5), (finished, 97.0), (glanced, 1.5)):
         profiles.record_progress(
             db, clock=clock, user_id=owner, profile_id=one.id, title_id=title.id,
             position_seconds=position, duration_seconds=100.0,
@@ -186,6 +186,8 @@ def test_a_play_resumes_where_the_profile_stopped_unless_it_finished(
     assert resume(one.id, stopped.id) == 42.5
     assert resume(one.id, finished.id) == 0.0  # watched to the end: from the start again
     assert resume(one.id, unseen.id) == 0.0
+    # Under 2 % of the running time: not in "Continue watching", and played from the start.
+    assert resume(one.id, glanced.id) == 0.0
     assert resume(two.id, stopped.id) == 0.0  # the history is the profile's own
     playing = profiles.playing_profile(db, user_id=owner, profile_id=two.id, title_id=unseen.id)
     assert (playing.id, playing.language, playing.max_rating) == (two.id, "fr", two.max_rating)
