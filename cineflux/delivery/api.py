@@ -35,6 +35,11 @@ from cineflux.web.problems import Problem
 router = APIRouter(tags=["delivery"])
 cdn_router = APIRouter(prefix="/api/cdn", tags=["cdn"])
 MAX_HEARTBEAT_BYTES = 16 * 1024
+# Segments, manifests, posters and sprites are small: read whole in the route's worker
+# thread and written at once, a segment leaves several times sooner than through
+# FileResponse, whose 64 KiB reads are a thread crossing each (bench/playback.py, first
+# frame). Larger local files still stream.
+WHOLE_READ_MAX_BYTES = 16 * 1024 * 1024
 
 
 @router.get(f"{MEDIA_ROUTE}/{{key:path}}", operation_id="get_media")
@@ -73,17 +78,17 @@ def _stored_file(key: str, request: Request, platform: Platform) -> Response:
     headers = {"Cache-Control": cache_control_for(key), "ETag": info.etag}
     if etag_matches(request.headers.get("if-none-match"), info.etag):
         return Response(status_code=304, headers=headers)
-    path = storage.local_path(key)
-    if path is not None:
-        # Local files go out with sendfile, ranges and all, through Starlette.
-        return FileResponse(path, media_type=content_type_for(key), headers=headers)
+    if info.size > WHOLE_READ_MAX_BYTES:
+        path = storage.local_path(key)
+        if path is not None:  # streamed, ranges and all, by Starlette
+            return FileResponse(path, media_type=content_type_for(key), headers=headers)
     return _object_response(request, key, info.size, headers, platform)
 
 
 def _object_response(
     request: Request, key: str, size: int, headers: dict[str, str], platform: Platform
 ) -> Response:
-    """An object from a remote store, whole or one range of it."""
+    """A stored object, whole or one range of it, read at once."""
     headers = {**headers, "Accept-Ranges": "bytes"}
     try:
         wanted = parse_range(request.headers.get("range"), size)

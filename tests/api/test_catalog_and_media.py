@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from lxml import etree  # type: ignore[import-untyped]
 
+from cineflux.delivery import api as delivery_api
 from cineflux.billing import service as billing
 from cineflux.db import transaction
 from cineflux.media.flows import IngestResult
@@ -228,12 +229,19 @@ def test_manifests_are_served_with_their_types_and_short_caching(
     assert mpd.headers["content-type"].startswith("application/dash+xml")
 
 
+@pytest.mark.parametrize("whole_read_max", [delivery_api.WHOLE_READ_MAX_BYTES, 0])
 def test_segments_support_ranges_head_and_etags(
-    signed_in: TestClient, published: IngestResult
+    signed_in: TestClient,
+    published: IngestResult,
+    whole_read_max: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Read whole and written at once (small files), or streamed (larger than the limit).
+    monkeypatch.setattr(delivery_api, "WHOLE_READ_MAX_BYTES", whole_read_max)
     url = _media(published, "video/h264-234p-145k/seg-00001.m4s")
     whole = signed_in.get(url)
     assert whole.status_code == 200
+    assert len(whole.content) == int(whole.headers["content-length"]) > 1000
     assert whole.headers["content-type"] == "video/iso.segment"
     assert "immutable" in whole.headers["cache-control"]
     assert whole.headers["accept-ranges"] == "bytes"

@@ -209,7 +209,7 @@ def test_an_episode_offers_the_next_one_at_its_credits_and_the_home_page_resumes
 def test_a_dash_play_starts_where_the_profile_stopped_and_fetches_nothing_before(
     page: Page, server: RunningServer
 ) -> None:
-    # Preloaded from the resume position: the segments fetched are those around it, not
+    # Loaded from the resume position: the segments fetched are those around it, not
     # the film's first one followed by a seek.
     email = "resumes@example.org"
     env = server.env

@@ -369,11 +369,10 @@ async function startPlayer() {
     return;
   }
   const player = new shaka.Player();
-  // Attaching (a MediaSource to open) runs while the play is authorised and the stream
-  // preloaded (below): it waited on its own for a third of the way to the first frame.
+  // Attaching (a MediaSource to open) runs while the play is authorised (below): it
+  // waited on its own for a third of the way to the first frame.
   const attaching = player.attach(video);
   attaching.catch(() => {}); // awaited below; a refused play never gets there
-  if (video.dataset.format !== "dash") await attaching; // HLS: see the preload below
   window.cinefluxPlayer = player;
   player.configure({
     preferredAudio: [{ language: document.documentElement.lang || "fr" }],
@@ -407,21 +406,18 @@ async function startPlayer() {
     window.cinefluxQoe = qoe;
   }
   try {
-    // Preloaded (manifest, DRM, first segments) while the video element is still being
-    // attached, then handed to load: the two no longer wait for each other (bench/playback.py).
-    // From the resume position, so that the segments preloaded are the ones played.
     const carried = playback.manifest;
     const uri = carried ? carriedManifestUri(carried, video.dataset.manifest) : video.dataset.manifest;
     const mimeType = carried ? carried.media_type : null;
-    // DASH only: over HLS, keys from the key route (a data: licence) then stay unknown to
-    // the player (no key statuses), and an encrypted stream loaded at a resume position
-    // stalled; HLS attaches, loads from the start and seeks (playback.js), as before.
-    const dash = video.dataset.format === "dash";
-    const startTime = dash ? playback.resumeFrom : null;
-    const preloading = dash ? player.preload(uri, startTime, mimeType) : Promise.resolve(null);
+    // DASH loads from the resume position, so the first segments fetched are the ones
+    // played. HLS loads from the start and seeks (playback.js): loaded at a resume
+    // position, an encrypted stream with key-route keys stalled.
+    // Not player.preload() then load(): with the play already authorised when the
+    // library runs, preloading only delayed the DRM and buffers' set-up until the first
+    // segments had arrived, 25 ms later to the first frame (bench/playback.py).
+    const startTime = video.dataset.format === "dash" ? playback.resumeFrom : null;
     await attaching;
-    // null: not preloaded, or a stream the browser plays natively (src=, never preloaded).
-    await player.load((await preloading) ?? uri, startTime, mimeType);
+    await player.load(uri, startTime, mimeType);
   } catch (error) {
     show(`Could not load the stream (error ${error.code ?? error})`);
     return;
