@@ -95,6 +95,7 @@ def _new_engine(url: str) -> Engine:
             # Reads through shared memory maps instead of a read() per page: the catalogue's
             # indexes are read far more than written (home rows, search).
             cursor.execute("PRAGMA mmap_size=1073741824")
+            cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -134,11 +135,35 @@ class Checkpoint:
     copied_frames: int
 
 
-def checkpoint_wal(engine: Engine) -> Checkpoint:
+# Past this many frames in the WAL (64 MiB of 4 KiB pages), a checkpoint also restarts it.
+WAL_RESTART_FRAMES = 16384
+# How long a restarting checkpoint may keep writers out while readers leave the old log.
+WAL_RESTART_WAIT_MS = 20
+# The WAL file is cut back to this size when it restarts (it keeps its largest size else).
+WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
+
+
+def checkpoint_wal(engine: Engine, *, restart: bool = False) -> Checkpoint:
     """Copy committed WAL frames into the database file, beside readers and writers
-    (``PASSIVE``: it never waits for them, and what it cannot copy waits for the next)."""
+    (``PASSIVE``: it never waits for them, and what it cannot copy waits for the next).
+
+    ``restart``: then wait, ``WAL_RESTART_WAIT_MS`` at most and with writers held off, for
+    the readers still in the log to leave it, so that the next writer starts it from its
+    beginning (``RESTART``). Under steady load a passive checkpoint never sees the log
+    empty, and the log never restarts: it grew to 430 MB in a minute of plays, and every
+    page read searched an index as long (bench/playback.py ran slower after its load).
+    """
+    mode = "RESTART" if restart else "PASSIVE"
     with engine.connect() as connection:
-        busy, frames, copied = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+        driver = connection.connection.driver_connection
+        assert driver is not None  # a live connection, checked out just now
+        if restart:
+            driver.execute(f"PRAGMA busy_timeout={WAL_RESTART_WAIT_MS}")
+        try:
+            busy, frames, copied = driver.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        finally:
+            if restart:
+                driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
     return Checkpoint(bool(busy), frames, copied)
 
 
@@ -167,7 +192,9 @@ def start_wal_checkpointer(
     def loop() -> None:
         while not stop.wait(every_seconds):
             try:
-                checkpoint_wal(engine)
+                checkpoint = checkpoint_wal(engine)
+                if checkpoint.wal_frames >= WAL_RESTART_FRAMES:
+                    checkpoint_wal(engine, restart=True)
             except Exception:  # a locked or busy moment must not end the loop
                 log.exception("WAL checkpoint failed")
 
