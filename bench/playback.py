@@ -70,6 +70,7 @@ from cineflux.platform import Platform, build_platform
 from cineflux.profiles import service as profiles
 from cineflux.rights import service as rights
 from cineflux.rights.chronology import paris_date, paris_midnight
+from cineflux.web.assets import IMMUTABLE
 
 RESULTS = Path(__file__).parent / "results" / "playback.json"
 ACCOUNTS = 200
@@ -426,7 +427,8 @@ def nginx_config(root: Path, site: Path, storage: Path, port: int) -> str:
 
     The package's files are ``no-store``: our plays fetch every segment anew (each play's
     token makes its URLs new), so the baseline's come over the network too, not as 304s of
-    a browser cache that earlier runs filled; the player scripts stay cached on both sides.
+    a browser cache that earlier runs filled. The scripts are cached for good on both sides,
+    as ours are under their versioned URLs (``web/assets.py``): neither revalidates them.
     """
     temp = " ".join(
         f"{name}_temp_path {root}/{name};"
@@ -446,6 +448,7 @@ http {{
   server {{
     listen 127.0.0.1:{port};
     location /titles/ {{ root {storage}; add_header Cache-Control "no-store" always; }}
+    location ~ \\.js$ {{ root {site}; add_header Cache-Control "{IMMUTABLE}" always; }}
     location / {{ root {site}; }}
   }}
 }}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,10 +27,11 @@ from cineflux.playback.manifest_api import router as playback_manifest_router
 from cineflux.profiles.api import router as profiles_router
 from cineflux.profiles.pages import router as profile_pages_router
 from cineflux.telemetry.api import router as qoe_router
+from cineflux.web.assets import VersionedStaticFiles
 from cineflux.web.csp import content_security_policy
 from cineflux.web.pages import router as pages_router
 from cineflux.web.problems import install_problem_handlers
-from cineflux.web.templating import WEB_DIR
+from cineflux.web.templating import ASSETS, WEB_DIR
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -111,7 +111,11 @@ def create_app(platform: Platform) -> FastAPI:
             headers={"Cache-Control": "no-store"},
         )
 
-    app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
+    app.mount(
+        "/static",
+        VersionedStaticFiles(directory=WEB_DIR / "static", versions=ASSETS),
+        name="static",
+    )
     # The player's calls first: routing tries routes in order (matching cost 7% of a play's
     # CPU when these came last), and plays, heartbeats, licences and QoE batches are the
     # most frequent requests. No other router's paths overlap theirs.

@@ -11,9 +11,12 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from cineflux.rights.chronology import paris_date
+from cineflux.web.assets import AssetVersions
 
 WEB_DIR = Path(__file__).parent
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+# The app's own files, named by versioned URLs (web/assets.py): {{ static_url("app.css") }}.
+ASSETS = AssetVersions(WEB_DIR / "static")
 
 
 def format_duration(seconds: float) -> str:
@@ -35,6 +38,7 @@ def paris_day(instant: datetime | None) -> str:
 
 templates.env.filters["duration"] = format_duration
 templates.env.filters["paris_day"] = paris_day
+templates.env.globals["static_url"] = ASSETS.url
 
 
 def render(

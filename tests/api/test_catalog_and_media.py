@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from lxml import etree  # type: ignore[import-untyped]
 
-from cineflux.delivery import api as delivery_api
 from cineflux.billing import service as billing
 from cineflux.db import transaction
+from cineflux.delivery import api as delivery_api
 from cineflux.media.flows import IngestResult
 from cineflux.media.manifests import dash_references, dash_representations, hls_references
 from cineflux.media.writers import DASH_NS
@@ -165,6 +165,28 @@ def test_shaka_player_asset_is_served(client: TestClient, build: str) -> None:
     response = client.get(f"/static/vendor/shaka-player.{build}.js")
     assert response.status_code == 200
     assert "Shaka Player" in response.text[:500]
+
+
+def test_the_watch_page_names_its_scripts_by_versioned_urls_cached_for_good(
+    signed_in: TestClient, published: IngestResult
+) -> None:
+    page = signed_in.get(f"/titles/{published.title_id}/watch").text
+    scripts = re.findall(r'<script src="(/static/[^"]+)"', page)
+    assert len(scripts) == 4 and all("?v=" in src for src in scripts)
+    for src in scripts:
+        response = signed_in.get(src)
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    player = next(src for src in scripts if "/player.js" in src)
+    # A digest that is not the file's (a page of an older release) is not cached for good.
+    stale = signed_in.get(player.split("?")[0] + "?v=0123456789abcdef")
+    assert stale.status_code == 200 and stale.headers["cache-control"] == "no-cache"
+    bare = signed_in.get(player.split("?")[0])
+    assert bare.headers["cache-control"] == "no-cache"
+    revalidated = signed_in.get(
+        player.split("?")[0], headers={"if-none-match": bare.headers["etag"]}
+    )
+    assert revalidated.status_code == 304
 
 
 def test_pages_name_an_icon_that_is_served(client: TestClient) -> None:

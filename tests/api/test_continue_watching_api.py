@@ -133,5 +133,5 @@ def test_the_watch_page_of_an_episode_offers_the_next_one_and_a_films_does_not(
     page = client.get(f"/titles/{episodes[0]}/watch").text
     assert 'id="next-episode"' in page and 'data-offer-at="580.0"' in page
     assert f'href="/titles/{episodes[1]}/watch"' in page
-    assert 'src="/static/next_episode.js"' in page
+    assert 'src="/static/next_episode.js?v=' in page
     assert 'id="next-episode"' not in client.get(f"/titles/{episodes[1]}/watch").text
