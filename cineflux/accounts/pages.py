@@ -22,6 +22,7 @@ from cineflux.web.deps import (
     PlatformDep,
     check_csrf,
     csrf_for,
+    first_profile,
     safe_next_path,
 )
 from cineflux.web.templating import render
@@ -65,6 +66,8 @@ def signed_in_redirect(db: DbDep, platform: Platform, user: User, target: str) -
     ttl = timedelta(hours=platform.settings.session_ttl_hours)
     accounts.purge_expired_sessions(db, clock=platform.clock)  # one indexed delete per sign-in
     token = accounts.open_session(db, clock=platform.clock, user=user, ttl=ttl)
+    # Made here, in a writing request, rather than by the first page (a read).
+    first_profile(platform, db, user_id=user.id, name=user.display_name)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

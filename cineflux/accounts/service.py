@@ -276,6 +276,12 @@ class UserColumns(Protocol):
     def email_verified_at(self) -> datetime | None: ...
 
 
+def lock_user(session: Session, *, user_id: str) -> None:
+    """Serialise changes to this account until the transaction ends: its row's lock on
+    PostgreSQL; on SQLite a writing transaction holds the database's lock already."""
+    session.execute(select(User.id).where(User.id == user_id).with_for_update())
+
+
 def resolve_session(session: Session, *, clock: Clock, token: str | None) -> SignedInUser | None:
     """The user behind a session cookie, or None if the session is unknown or expired."""
     if not token:

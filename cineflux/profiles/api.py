@@ -16,7 +16,14 @@ from cineflux.profiles import flows
 from cineflux.profiles import service as profiles
 from cineflux.profiles.models import Profile, ViewingEntry
 from cineflux.profiles.selection import PROFILE_COOKIE, profile_cookie
-from cineflux.web.deps import ApiUserDep, DbDep, PlatformDep, ProfileDep, ViewerDep
+from cineflux.web.deps import (
+    ApiUserDep,
+    DbDep,
+    PlatformDep,
+    ProfileDep,
+    ViewerDep,
+    first_profile,
+)
 from cineflux.web.problems import Problem
 
 router = APIRouter(prefix="/api", tags=["profiles"])
@@ -136,9 +143,7 @@ def _spec(body: ProfileWrite) -> profiles.ProfileSpec:
 def list_profiles(db: DbDep, platform: PlatformDep, user: ApiUserDep) -> list[ProfileRead]:
     """The account's profiles (a new account gets its first one, named after it)."""
     owned = profiles.list_profiles(db, user_id=user.id) or [
-        profiles.ensure_first_profile(
-            db, clock=platform.clock, user_id=user.id, name=user.display_name
-        )
+        first_profile(platform, db, user_id=user.id, name=user.display_name)
     ]
     return [_read(p) for p in owned]
 

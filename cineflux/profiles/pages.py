@@ -9,7 +9,15 @@ from fastapi.responses import RedirectResponse, Response
 
 from cineflux.profiles import service as profiles
 from cineflux.profiles.selection import PROFILE_COOKIE, profile_cookie
-from cineflux.web.deps import DbDep, PageUserDep, PlatformDep, check_csrf, csrf_for, safe_next_path
+from cineflux.web.deps import (
+    DbDep,
+    PageUserDep,
+    PlatformDep,
+    check_csrf,
+    csrf_for,
+    first_profile,
+    safe_next_path,
+)
 from cineflux.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -25,13 +33,9 @@ def picker(
     error: str | None = None,
 ) -> Response:
     """Who is watching? One card per profile."""
-    owned = profiles.list_profiles(db, user_id=user.id)
-    if not owned:
-        owned = [
-            profiles.ensure_first_profile(
-                db, clock=platform.clock, user_id=user.id, name=user.display_name
-            )
-        ]
+    owned = profiles.list_profiles(db, user_id=user.id) or [
+        first_profile(platform, db, user_id=user.id, name=user.display_name)
+    ]
     return render(
         request,
         "profiles.html",

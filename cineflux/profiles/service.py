@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
+from cineflux.accounts import service as accounts
 from cineflux.clock import Clock
 from cineflux.profiles.models import AdultCode, Profile, ViewingEntry
 from cineflux.profiles.watching import is_started, is_watched
@@ -158,7 +159,11 @@ def delete_profile(session: Session, *, user_id: str, profile_id: str) -> None:
 
 
 def ensure_first_profile(session: Session, *, clock: Clock, user_id: str, name: str) -> Profile:
-    """The account's first profile, created from its display name when it has none."""
+    """The account's first profile, created from its display name when it has none.
+
+    Call it in a writing transaction (``db.transaction``): it locks the account so that
+    two first visits at once make one profile, not two."""
+    accounts.lock_user(session, user_id=user_id)
     existing = list_profiles(session, user_id=user_id)
     if existing:
         return existing[0]

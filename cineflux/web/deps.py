@@ -19,13 +19,13 @@ from cineflux.accounts import devices
 from cineflux.accounts import service as accounts
 from cineflux.catalog import service as catalog
 from cineflux.catalog.flows import Viewer
-from cineflux.db import WriteLockBusy, read_transaction, transaction
+from cineflux.db import WriteLockBusy, holds_sqlite_write_lock, read_transaction, transaction
 from cineflux.platform import Platform
 from cineflux.profiles import service as profiles
 from cineflux.profiles.models import Profile
 from cineflux.profiles.selection import PROFILE_COOKIE, PROFILE_HEADER, selected_profile_id
 from cineflux.rights.territory import TerritoryUnknown, locate_viewer
-from cineflux.web.problems import Problem, ProfileChoiceRequired, SignInRequired
+from cineflux.web.problems import FirstProfileMade, Problem, ProfileChoiceRequired, SignInRequired
 
 SESSION_COOKIE = "cineflux_session"
 
@@ -254,6 +254,28 @@ def _language(request: Request) -> str:
     return "fr"
 
 
+def can_write(db: Session) -> bool:
+    """Whether this request's transaction may write: on SQLite only one that took the write
+    lock at BEGIN (``db.transaction``); a deferred one cannot, once another writer has
+    committed since it began reading ("database is locked" at once)."""
+    return db.get_bind().dialect.name != "sqlite" or holds_sqlite_write_lock(db)
+
+
+def first_profile(platform: Platform, db: Session, *, user_id: str, name: str) -> Profile:
+    """An account's first profile, made on its first visit (named after the account).
+
+    In the request's transaction where it may write, else in a transaction of its own: made
+    in a GET's read transaction on SQLite, it failed whenever anything else wrote meanwhile
+    (the demo's first home page was a 500 while its edges heartbeat). Signing in makes it
+    (a POST), so pages rarely have to. Sync callers only (worker threads)."""
+    if can_write(db):
+        return profiles.ensure_first_profile(db, clock=platform.clock, user_id=user_id, name=name)
+    with transaction(platform.sessions) as session:
+        return profiles.ensure_first_profile(
+            session, clock=platform.clock, user_id=user_id, name=name
+        )
+
+
 def current_profile(
     request: Request, db: DbDep, platform: PlatformDep, user: OptionalUserDep
 ) -> Profile | None:
@@ -271,16 +293,14 @@ def current_profile(
             return profiles.get_profile(db, user_id=user.id, profile_id=chosen)
         except profiles.ProfileNotFound:
             pass  # deleted since: choose again
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     owned = profiles.list_profiles(db, user_id=user.id)
     if not owned:
-        owned = [
-            profiles.ensure_first_profile(
-                db, clock=platform.clock, user_id=user.id, name=user.display_name
-            )
-        ]
+        owned = [first_profile(platform, db, user_id=user.id, name=user.display_name)]
+        if not can_write(db):
+            raise FirstProfileMade(target)  # this request's snapshot is from before it
     if len(owned) == 1 and owned[0].pin_hash is None:
         return owned[0]
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     raise ProfileChoiceRequired(target)
 
 

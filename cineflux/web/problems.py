@@ -156,6 +156,15 @@ class ProfileChoiceRequired(Exception):
         self.next_path = next_path
 
 
+class FirstProfileMade(Exception):
+    """The account's first profile was just made, in a transaction of its own: the request,
+    reading a snapshot from before it, is asked again (a redirect to itself)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
 class SignInRequired(Exception):
     """A page needs a signed-in user; browsers are sent to the sign-in page."""
 
@@ -245,6 +254,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(ProfileChoiceRequired, on_profile_choice)
+
+    async def on_first_profile(request: Request, error: Exception) -> Response:
+        assert isinstance(error, FirstProfileMade)
+        # 307: the same method and URL again, for pages and API calls alike (GET only).
+        return RedirectResponse(error.path, status_code=307)
+
+    app.add_exception_handler(FirstProfileMade, on_first_profile)
     for error_type, status, title in DOMAIN_STATUS:
         app.add_exception_handler(error_type, _domain_handler(status, title))
 
