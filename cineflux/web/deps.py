@@ -187,11 +187,15 @@ async def run_signed_in(
             return await to_thread.run_sync(unit_of_work)
 
 
+def requested_path(request: Request) -> str:
+    """The path and query the client asked for, to come back to after a detour."""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
 def page_user(request: Request, user: OptionalUserDep) -> accounts.SignedInUser:
     """The signed-in user of a page; others are sent to sign in, then back here."""
     if user is None:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise SignInRequired(target)
+        raise SignInRequired(requested_path(request))
     return user
 
 
@@ -293,15 +297,15 @@ def current_profile(
             return profiles.get_profile(db, user_id=user.id, profile_id=chosen)
         except profiles.ProfileNotFound:
             pass  # deleted since: choose again
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     owned = profiles.list_profiles(db, user_id=user.id)
     if not owned:
         owned = [first_profile(platform, db, user_id=user.id, name=user.display_name)]
         if not can_write(db):
-            raise FirstProfileMade(target)  # this request's snapshot is from before it
+            # This request's snapshot is from before it: ask again.
+            raise FirstProfileMade(requested_path(request))
     if len(owned) == 1 and owned[0].pin_hash is None:
         return owned[0]
-    raise ProfileChoiceRequired(target)
+    raise ProfileChoiceRequired(requested_path(request))
 
 
 ProfileDep = Annotated[Profile | None, Depends(current_profile)]
