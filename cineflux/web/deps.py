@@ -89,7 +89,11 @@ async def get_db(request: Request, platform: PlatformDep) -> AsyncIterator[Sessi
         )
 
 
-DbDep = Annotated[Session, Depends(get_db)]
+# Scope "function": the transaction ends (commit or rollback) before the response is sent.
+# FastAPI's default ("request") ends it after: a browser following the redirect of a sign-in
+# could ask for the next page before the session was committed (signed out again), and a
+# commit that failed came after a success had been answered.
+DbDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
 _bearer = HTTPBearer(auto_error=False, description="access token from /api/token")
