@@ -15,6 +15,7 @@ from cineflux.media.layout import (
     PackageLayout,
     Segment,
     TextTrack,
+    track_directory,
 )
 from cineflux.media.models import MediaPackage, Rendition
 from cineflux.media.writers import dash_mpd, hls_multivariant_playlist
@@ -41,9 +42,9 @@ def ladder_layout() -> PackageLayout:
     """Five video rungs, French and English audio, French and English subtitles."""
     video = tuple(
         MediaTrack(
-            id=f"video-{codecs.split('.')[0]}-{height}p",
+            id=f"{codecs.split('.')[0]}-{height}p",
             kind="video",
-            directory=f"video/{codecs.split('.')[0]}-{height}p",
+            directory=track_directory("video", f"{codecs.split('.')[0]}-{height}p"),
             codecs=codecs,
             timescale=12_800,
             segments=_segments(5, 12_800, height * 400),

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import hmac
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -417,9 +418,15 @@ def package_path_prefix(storage_prefix: str) -> str:
 
 
 def sign_path_prefix(
-    config: DeliveryConfig, *, path_prefix: str, session_id: str, expires: datetime
+    config: DeliveryConfig,
+    *,
+    path_prefix: str,
+    session_id: str,
+    expires: datetime,
+    withheld: Iterable[str] = (),
 ) -> str:
-    """A token opening ``path_prefix`` for ``session_id`` until ``expires``."""
+    """A token opening ``path_prefix`` for ``session_id`` until ``expires``, but not the
+    ``withheld`` directories under it."""
     key_id = config.signing_key_id
     return tokens.sign_token(
         key_id=key_id,
@@ -427,6 +434,7 @@ def sign_path_prefix(
         path_prefix=path_prefix,
         session_id=session_id,
         expires=int(expires.timestamp()),
+        withheld=withheld,
     )
 
 
@@ -465,13 +473,15 @@ def playback_locations(
     storage_prefix: str,
     session_id: str,
     now: datetime,
+    withheld: Iterable[str] = (),
 ) -> SignedPlayback:
     """The ranked servers and the signed token for one playback of a package.
 
     ``storage_prefix`` is the package's (``titles/<id>``); ``session_id`` the playback
     session's id (1-64 of ``[A-Za-z0-9_-]``), which the token carries so that edges can log
-    it. Edges of the client's site come first, the title's own edge (rendezvous hashing)
-    at their head; a saturated site spills to its neighbour; the origin is always last.
+    it; ``withheld``, the package's directories the play may not fetch. Edges of the
+    client's site come first, the title's own edge (rendezvous hashing) at their head; a
+    saturated site spills to its neighbour; the origin is always last.
     """
     statuses = edge_statuses(session, now=now, policy=config.health)
     client = locate_client(config.coverage, config.geo, client_ip, default_site=config.default_site)
@@ -494,6 +504,7 @@ def playback_locations(
         path_prefix=package_path_prefix(storage_prefix),
         session_id=session_id,
         expires=expires,
+        withheld=withheld,
     )
     return SignedPlayback(
         base_urls=[location.base_url for location in locations],

@@ -5,9 +5,13 @@ manifests inherit it::
 
     /t/<key id>.<expires>.<session id>.<base64url path prefix>.<base64url HMAC-SHA256>/<path>
 
-The MAC covers the key id, the expiry (Unix seconds), the playback session id and the path
-prefix the token opens (its ACL). Edges hold a set of keys by id, so keys rotate by adding a
-new id to every edge, signing with it, then removing the old one once its tokens expired.
+The MAC covers the key id, the expiry (Unix seconds), the playback session id and the ACL:
+the path prefix the token opens, and the directories under it that it does not (the video
+rungs above the viewer's plan, as ``prefix!video/r2160,video/r1440``): the personalised
+manifest leaves those rungs out, and the token keeps a player that asks for them anyway
+from fetching them (``!`` is outside the path alphabet, so the two parts cannot be mixed).
+Edges hold a set of keys by id, so keys rotate by adding a new id to every edge, signing
+with it, then removing the old one once its tokens expired.
 Everything here is pure: no clock (``now`` is passed in), no I/O.
 """
 
@@ -18,7 +22,7 @@ import binascii
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 TOKEN_ROUTE = "/t"  # noqa: S105 (a URL path, not a secret)
@@ -28,6 +32,7 @@ _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # (percent-encoding, backslashes, NUL, spaces) before any file system is consulted.
 _PATH_SEGMENT = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*")
 MAX_PATH_LENGTH = 1024
+_WITHHELD = "!"  # between the prefix and the directories it withholds
 
 
 class TokenError(Exception):
@@ -64,6 +69,8 @@ class EdgeToken:
     expires: int
     session_id: str
     path_prefix: str
+    # Directories under the prefix the token does not open (``video/r2160``).
+    withheld: tuple[str, ...] = ()
 
 
 def parse_keys(spec: str) -> dict[str, bytes]:
@@ -109,13 +116,45 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def sign_token(*, key_id: str, key: bytes, path_prefix: str, session_id: str, expires: int) -> str:
-    """A token opening every object under ``path_prefix`` until ``expires`` (Unix seconds)."""
+def _acl(path_prefix: str, withheld: Iterable[str]) -> str:
+    """The ACL text of a prefix and the directories under it it withholds (sorted, unique)."""
+    check_object_path(path_prefix)
+    directories = sorted(set(withheld))
+    if not directories:
+        return path_prefix
+    if not path_prefix.endswith("/"):
+        raise ValueError("only a directory prefix can withhold directories under it")
+    for directory in directories:
+        try:
+            check_object_path(f"/{directory}")
+        except UnsafePath:
+            raise ValueError(f"not a plain directory path: {directory!r}") from None
+        if directory.endswith("/"):
+            raise ValueError("withheld directories are named without a trailing slash")
+    return path_prefix + _WITHHELD + ",".join(directories)
+
+
+def _parse_acl(acl: str) -> tuple[str, tuple[str, ...]]:
+    prefix, mark, rest = acl.partition(_WITHHELD)
+    return prefix, tuple(rest.split(",")) if mark else ()
+
+
+def sign_token(
+    *,
+    key_id: str,
+    key: bytes,
+    path_prefix: str,
+    session_id: str,
+    expires: int,
+    withheld: Iterable[str] = (),
+) -> str:
+    """A token opening every object under ``path_prefix`` until ``expires`` (Unix seconds),
+    except those in the ``withheld`` directories (relative to the prefix: ``video/r2160``)."""
     if not _ID.fullmatch(key_id) or not _ID.fullmatch(session_id):
         raise ValueError("key and session ids are 1-64 characters of [A-Za-z0-9_-]")
-    check_object_path(path_prefix)
-    mac = _mac(key, key_id, expires, session_id, path_prefix)
-    return f"{key_id}.{expires}.{session_id}.{_b64(path_prefix.encode())}.{_b64(mac)}"
+    acl = _acl(path_prefix, withheld)
+    mac = _mac(key, key_id, expires, session_id, acl)
+    return f"{key_id}.{expires}.{session_id}.{_b64(acl.encode())}.{_b64(mac)}"
 
 
 def signed_path(token: str, path: str) -> str:
@@ -150,30 +189,41 @@ def verify_token(token: str, *, keys: Mapping[str, bytes], path: str, now: float
     if key is None or not expires_text.isdigit() or len(expires_text) > 12:
         raise TokenForged("unknown key or malformed token")
     try:
-        prefix = _unb64(prefix_b64).decode()
+        acl = _unb64(prefix_b64).decode()
         mac = _unb64(mac_b64)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise TokenForged("malformed token") from None
     expires = int(expires_text)
-    expected = _mac(key, key_id, expires, session_id, prefix)
+    expected = _mac(key, key_id, expires, session_id, acl)
     if not hmac.compare_digest(mac, expected) or _b64(mac) != mac_b64:
         raise TokenForged("signature mismatch")
     # One spelling per token: base64 decoding skips stray characters and int() leading zeros,
     # so the fields must be exactly what sign_token writes.
-    if _b64(prefix.encode()) != prefix_b64 or str(expires) != expires_text:
+    if _b64(acl.encode()) != prefix_b64 or str(expires) != expires_text:
         raise TokenForged("non-canonical token")
     if now >= expires:
         raise TokenExpired("token expired")
-    if not _opens(prefix, path):
-        raise OutsidePrefix("path outside the token's prefix")
-    return EdgeToken(key_id=key_id, expires=expires, session_id=session_id, path_prefix=prefix)
+    prefix, withheld = _parse_acl(acl)
+    if not _opens(prefix, withheld, path):
+        raise OutsidePrefix("path outside what the token opens")
+    return EdgeToken(
+        key_id=key_id,
+        expires=expires,
+        session_id=session_id,
+        path_prefix=prefix,
+        withheld=withheld,
+    )
 
 
-def _opens(prefix: str, path: str) -> bool:
-    """A prefix ending in ``/`` opens a directory tree; any other opens one exact path."""
-    if prefix.endswith("/"):
-        return path.startswith(prefix)
-    return path == prefix
+def _opens(prefix: str, withheld: tuple[str, ...], path: str) -> bool:
+    """A prefix ending in ``/`` opens a directory tree but its withheld directories; any
+    other opens one exact path."""
+    if not prefix.endswith("/"):
+        return path == prefix
+    if not path.startswith(prefix):
+        return False
+    rest = path[len(prefix) :]
+    return not any(rest.startswith(directory + "/") for directory in withheld)
 
 
 def sign_request(*, key_id: str, key: bytes, method: str, target: str, body: bytes, at: int) -> str:

@@ -21,6 +21,12 @@ DASH_MANIFEST = "manifest.mpd"
 POSTER = "poster.jpg"
 
 
+def track_directory(kind: Literal["video", "audio", "text"], track_id: str) -> str:
+    """Where a package keeps a track's files, relative to its prefix (``video/<rung id>``):
+    edge tokens withhold a play's excluded rungs by these names."""
+    return f"{kind}/{track_id}"
+
+
 @dataclass(frozen=True)
 class Segment:
     """One CMAF media segment."""

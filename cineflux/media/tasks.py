@@ -60,6 +60,7 @@ from cineflux.media.layout import (
     PackageLayout,
     TextTrack,
     Thumbnails,
+    track_directory,
 )
 from cineflux.media.models import MediaJob, MediaPackage, MediaTask, Rendition
 from cineflux.media.plan import (
@@ -332,7 +333,9 @@ def _run_video(
     beat(0.95, force=True)  # still ours? Only then write into the title's directories.
     prefix = f"titles/{task.title_id}"
     tracks = {
-        rung.id: _store_track_output(ctx, out / rung.id, f"{prefix}/video/{rung.id}", chunk.start)
+        rung.id: _store_track_output(
+            ctx, out / rung.id, f"{prefix}/{track_directory('video', rung.id)}", chunk.start
+        )
         for rung in rungs
     }
     sprites: list[list[Any]] = []
@@ -368,7 +371,7 @@ def _run_audio(
     )
     run_ffmpeg(command, lambda seconds: beat(0.95 * seconds / spec["duration"]))
     beat(0.95, force=True)
-    prefix = f"titles/{task.title_id}/audio/{track['track_id']}"
+    prefix = f"titles/{task.title_id}/{track_directory('audio', track['track_id'])}"
     return {"tracks": {track["track_id"]: _store_track_output(ctx, out, prefix, 0.0)}}
 
 
@@ -608,7 +611,9 @@ def _publish(
             continue
         merged = merge_track_parts(rung_id, parts[rung_id])
         video.append(
-            media_track("video", rung_id, f"video/{rung_id}", merged, frame_rate=frame_rate)
+            media_track(
+                "video", rung_id, track_directory("video", rung_id), merged, frame_rate=frame_rate
+            )
         )
     audio: list[MediaTrack] = []
     for track in spec["audio"]:
@@ -617,7 +622,7 @@ def _publish(
             media_track(
                 "audio",
                 track["track_id"],
-                f"audio/{track['track_id']}",
+                track_directory("audio", track["track_id"]),
                 merged,
                 language=track["language"],
                 name=track["name"],
@@ -627,7 +632,7 @@ def _publish(
     text = tuple(
         TextTrack(
             id=t["track_id"],
-            directory=f"text/{t['track_id']}",
+            directory=track_directory("text", t["track_id"]),
             language=t["language"],
             name=t["name"],
             forced=t["forced"],

@@ -22,6 +22,7 @@ from cineflux.config import Settings
 from cineflux.delivery import service as delivery
 from cineflux.edge import tokens
 from cineflux.media import service as media
+from cineflux.media.layout import track_directory
 from cineflux.media.models import MediaPackage, Rendition
 from cineflux.platform import Platform
 from cineflux.playback import service as playback
@@ -375,6 +376,7 @@ def start_playback(
     territory = check_rights(ctx=ctx, request=request, title_rights=title.rights, now=now)
     package = _package(title)
     heights = _heights(package, device=device, entitlements=entitlements)
+    video_limit = VideoLimit.of(device, plan_resolution=entitlements.max_resolution)
     protection = play_protection(
         key_ids=title.key_ids, device_drm=device.drm, servers=ctx.licence_servers
     )
@@ -402,6 +404,7 @@ def start_playback(
         storage_prefix=package.storage_prefix,
         session_id=row.id,
         now=now,
+        withheld=withheld_rungs(package, video_limit),
     )
     return PlaybackStart(
         session=row,
@@ -421,7 +424,7 @@ def start_playback(
         duration_seconds=package.duration_seconds,
         policy=ctx.policy,
         package=package,
-        video_limit=VideoLimit.of(device, plan_resolution=entitlements.max_resolution),
+        video_limit=video_limit,
         signed=signed,
         protection=protection,
         credits_start_seconds=title.credits_start_seconds,
@@ -438,12 +441,31 @@ def start_playback(
     )
 
 
+def withheld_rungs(package: MediaPackage, limit: VideoLimit) -> list[str]:
+    """The package's video directories a play under ``limit`` may not fetch: the rungs its
+    personalised manifests leave out, which its token then refuses at the edge."""
+    return [
+        track_directory("video", rendition.track_id)
+        for rendition in package.renditions
+        if rendition.kind == "video"
+        and rendition.track_id is not None
+        and not limit.allows(rendition.codecs, rendition.height)
+    ]
+
+
 def _signed_manifests(
-    session: Session, *, ctx: PlaybackContext, row: PlaybackSession, now: datetime
+    session: Session,
+    *,
+    ctx: PlaybackContext,
+    row: PlaybackSession,
+    entitlements: billing.Entitlements,
+    now: datetime,
 ) -> SignedManifests:
     package = media.package_for_title(session, row.title_id)
     if package is None or package.storage_prefix != row.storage_prefix:
         raise NotPlayable("this title's media was withdrawn")
+    # The rungs follow the plan as it is now and the device the play was started with.
+    limit = VideoLimit.of(Device.from_json(row.device), plan_resolution=entitlements.max_resolution)
     # Whole seconds, as the token carries them (as playback_locations does).
     expires = (now + timedelta(seconds=ctx.delivery.token_ttl_seconds)).replace(microsecond=0)
     token = delivery.sign_path_prefix(
@@ -451,6 +473,7 @@ def _signed_manifests(
         path_prefix=delivery.package_path_prefix(row.storage_prefix),
         session_id=row.id,
         expires=expires,
+        withheld=withheld_rungs(package, limit),
     )
     prefix = row.storage_prefix.strip("/")
     return SignedManifests(
@@ -497,13 +520,13 @@ def renew_playback(
         now=now,
         policy=ctx.policy,
     )
-    check_subscription(session, ctx=ctx, user_id=user_id, now=now)
+    entitlements = check_subscription(session, ctx=ctx, user_id=user_id, now=now)
     _save_progress(session, ctx=ctx, row=row)
     if playback.claim_play_count(session, session_id=row.id):
         catalog.record_play(
             session, title_id=row.title_id, territory=row.territory, day=paris_date(now)
         )
-    manifests = _signed_manifests(session, ctx=ctx, row=row, now=now)
+    manifests = _signed_manifests(session, ctx=ctx, row=row, entitlements=entitlements, now=now)
     return PlaybackRenewal(session=row, manifests=manifests, policy=ctx.policy)
 
 

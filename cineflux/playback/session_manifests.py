@@ -20,7 +20,12 @@ from sqlalchemy.orm import Session
 from cineflux.delivery import service as delivery
 from cineflux.media import service as media
 from cineflux.playback import service as playback
-from cineflux.playback.flows import PlaybackContext, PlaybackStart, check_subscription
+from cineflux.playback.flows import (
+    PlaybackContext,
+    PlaybackStart,
+    check_subscription,
+    withheld_rungs,
+)
 from cineflux.playback.manifests import (
     NoPlayableVideo,
     parse_mpd,
@@ -120,6 +125,7 @@ def session_manifest(
         storage_prefix=row.storage_prefix,
         session_id=row.id,
         now=now,
+        withheld=withheld_rungs(package, limit),
     )
     return _personalised(storage, cache, package, limit=limit, signed=signed, kind=kind)
 

@@ -211,3 +211,45 @@ def test_a_withdrawn_package_manifest_is_not_playable(
     missing = client.get(play["manifests"]["dash"])
     assert missing.status_code == 404
     assert missing.json()["title"] == "Not playable"
+
+
+def _opens(platform: Platform, token: str, path: str) -> bool:
+    try:
+        tokens.verify_token(
+            token,
+            keys=tokens.parse_keys(edge_keys_spec(platform.settings, platform.signing_key)),
+            path=path,
+            now=platform.clock.now().timestamp(),
+        )
+    except tokens.OutsidePrefix:
+        return False
+    return True
+
+
+def test_the_token_refuses_the_rungs_the_manifest_leaves_out(
+    client: TestClient, platform: Platform, viewer: Subscriber, film_id: str
+) -> None:
+    # A manifest without the 1080p and HEVC rungs is not enough: a player could still ask
+    # for their segments by name, so the play's tokens do not open their directories.
+    sign_in(client, viewer.email)
+    play = start(client, viewer, film_id)
+    mpd = client.get(play["manifests"]["dash"])
+    (base,) = etree.fromstring(mpd.content).findall(f"{{{DASH_NS}}}BaseURL")
+    route_token = base.text.removeprefix(f"http://testserver{tokens.TOKEN_ROUTE}/").split("/")[0]
+    renewed = client.post(
+        f"/api/playback/{play['session_id']}/heartbeat", json={"position_seconds": 1}
+    )
+    assert renewed.status_code == 200
+    film = f"/titles/{film_id}"
+    for token in (play["token"], route_token, renewed.json()["token"]):
+        for kept in ("avc1-360p", "avc1-720p"):
+            assert _opens(platform, token, f"{film}/video/{kept}/seg-00001.m4s")
+        for withheld in ("avc1-1080p", "hvc1-720p", "hvc1-2160p"):
+            assert not _opens(platform, token, f"{film}/video/{withheld}/init.mp4")
+        assert _opens(platform, token, f"{film}/audio/en/seg-00001.m4s")
+        assert _opens(platform, token, f"{film}/manifest.mpd")
+
+    # At the origin: a kept rung's missing file is a 404, a withheld one's a 403.
+    origin = f"{tokens.TOKEN_ROUTE}/{play['token']}{film}/video"
+    assert client.get(f"{origin}/avc1-720p/seg-00099.m4s").status_code == 404
+    assert client.get(f"{origin}/avc1-1080p/seg-00001.m4s").status_code == 403

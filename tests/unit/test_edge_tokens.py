@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import random
 
 import pytest
@@ -219,3 +220,69 @@ def test_fuzz_every_field_mutated_alone_is_refused() -> None:
             candidate = ".".join([*fields[:index], changed, *fields[index + 1 :]])
             with pytest.raises(TokenError):
                 verify_token(candidate, keys=KEYS, path="/titles/abc/x.m4s", now=NOW)
+
+
+def b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
+def withholding(*directories: str) -> str:
+    return sign_token(
+        key_id="k1",
+        key=KEYS["k1"],
+        path_prefix=PREFIX,
+        session_id="s-1",
+        expires=NOW + 60,
+        withheld=directories,
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "opens"),
+    [
+        ("/titles/abc/video/avc1-1080p/seg-00001.m4s", False),
+        ("/titles/abc/video/avc1-1080p/init.mp4", False),
+        ("/titles/abc/video/hvc1-2160p/index.m3u8", False),
+        ("/titles/abc/video/avc1-720p/seg-00001.m4s", True),
+        # A name that only begins like a withheld one is another directory.
+        ("/titles/abc/video/avc1-1080p2/seg-00001.m4s", True),
+        ("/titles/abc/audio/fr/seg-00001.m4s", True),
+        ("/titles/abc/manifest.mpd", True),
+        ("/titles/other/video/avc1-720p/seg-00001.m4s", False),
+    ],
+)
+def test_a_token_does_not_open_the_directories_it_withholds(path: str, opens: bool) -> None:
+    signed = withholding("video/hvc1-2160p", "video/avc1-1080p")
+    if opens:
+        claims = verify_token(signed, keys=KEYS, path=path, now=NOW)
+        assert claims.withheld == ("video/avc1-1080p", "video/hvc1-2160p")
+    else:
+        with pytest.raises(OutsidePrefix):
+            verify_token(signed, keys=KEYS, path=path, now=NOW)
+
+
+def test_what_a_token_withholds_is_signed() -> None:
+    # Dropping the withheld part of the ACL, or one of its directories, breaks the MAC.
+    key_id, expires, session, _acl, mac = withholding("video/a", "video/b").split(".")
+    for acl in (PREFIX, PREFIX + "!video/a", PREFIX + "!video/b"):
+        stripped = ".".join([key_id, expires, session, b64(acl), mac])
+        with pytest.raises(TokenForged):
+            verify_token(stripped, keys=KEYS, path="/titles/abc/video/b/x.m4s", now=NOW)
+
+
+@pytest.mark.parametrize("directory", ["../x", "video/../..", "video/a!b", "video/a,b", "a/", ""])
+def test_only_plain_directory_names_are_withheld(directory: str) -> None:
+    with pytest.raises(ValueError):
+        withholding(directory)
+
+
+def test_an_exact_path_prefix_withholds_nothing() -> None:
+    with pytest.raises(ValueError):
+        sign_token(
+            key_id="k1",
+            key=KEYS["k1"],
+            path_prefix="/titles/abc/manifest.mpd",
+            session_id="s",
+            expires=NOW + 60,
+            withheld=["video/a"],
+        )
