@@ -135,6 +135,7 @@ def _acl(path_prefix: str, withheld: Iterable[str]) -> str:
 
 
 def _parse_acl(acl: str) -> tuple[str, tuple[str, ...]]:
+    """The prefix and the withheld directories of an ACL text (``_acl``'s inverse)."""
     prefix, mark, rest = acl.partition(_WITHHELD)
     return prefix, tuple(rest.split(",")) if mark else ()
 
@@ -184,12 +185,12 @@ def verify_token(token: str, *, keys: Mapping[str, bytes], path: str, now: float
     parts = token.split(".")
     if len(parts) != 5 or len(token) > 2 * MAX_PATH_LENGTH:
         raise TokenForged("malformed token")
-    key_id, expires_text, session_id, prefix_b64, mac_b64 = parts
+    key_id, expires_text, session_id, acl_b64, mac_b64 = parts
     key = keys.get(key_id)
     if key is None or not expires_text.isdigit() or len(expires_text) > 12:
         raise TokenForged("unknown key or malformed token")
     try:
-        acl = _unb64(prefix_b64).decode()
+        acl = _unb64(acl_b64).decode()
         mac = _unb64(mac_b64)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise TokenForged("malformed token") from None
@@ -199,7 +200,7 @@ def verify_token(token: str, *, keys: Mapping[str, bytes], path: str, now: float
         raise TokenForged("signature mismatch")
     # One spelling per token: base64 decoding skips stray characters and int() leading zeros,
     # so the fields must be exactly what sign_token writes.
-    if _b64(acl.encode()) != prefix_b64 or str(expires) != expires_text:
+    if _b64(acl.encode()) != acl_b64 or str(expires) != expires_text:
         raise TokenForged("non-canonical token")
     if now >= expires:
         raise TokenExpired("token expired")
