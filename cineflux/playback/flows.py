@@ -256,17 +256,13 @@ def _package(title: TitleFacts) -> MediaPackage:
     return title.package
 
 
-def _heights(
-    package: MediaPackage, *, device: Device, entitlements: billing.Entitlements
-) -> list[int]:
+def _heights(package: MediaPackage, limit: VideoLimit) -> list[int]:
     rungs = [
         VideoRung(codecs=r.codecs, height=r.height)
         for r in package.renditions
         if r.kind == "video" and r.height is not None
     ]
-    heights = playback.playable_heights(
-        rungs, device=device, plan_resolution=entitlements.max_resolution
-    )
+    heights = playback.playable_heights(rungs, limit)
     if not heights:
         codecs = sorted({playback.codec_family(r.codecs) for r in rungs})
         raise DeviceCannotPlay(
@@ -375,8 +371,8 @@ def start_playback(
     check_profile(session, request=request, profile=profile, rating=title.rating)
     territory = check_rights(ctx=ctx, request=request, title_rights=title.rights, now=now)
     package = _package(title)
-    heights = _heights(package, device=device, entitlements=entitlements)
     video_limit = VideoLimit.of(device, plan_resolution=entitlements.max_resolution)
+    heights = _heights(package, video_limit)
     protection = play_protection(
         key_ids=title.key_ids, device_drm=device.drm, servers=ctx.licence_servers
     )

@@ -184,11 +184,8 @@ class VideoLimit:
         )
 
 
-def playable_heights(
-    rungs: Iterable[VideoRung], *, device: Device, plan_resolution: str | None
-) -> list[int]:
-    """The heights of the rungs the device decodes and the plan and the screen allow."""
-    limit = VideoLimit.of(device, plan_resolution=plan_resolution)
+def playable_heights(rungs: Iterable[VideoRung], limit: VideoLimit) -> list[int]:
+    """The heights of the rungs the limit (device, plan and screen) allows."""
     return sorted(rung.height for rung in rungs if limit.allows(rung.codecs, rung.height))
 
 

@@ -373,5 +373,7 @@ def test_the_plans_stream_limit_refuses_one_more(
 def test_codec_families_match_across_sample_entries() -> None:
     rungs = [playback.VideoRung("hev1.1.6.L93.B0", 1080), playback.VideoRung("avc3.4d401f", 720)]
     device = Device(codecs=("hvc1", "avc1.640028"))
-    assert playback.playable_heights(rungs, device=device, plan_resolution="HD") == [720, 1080]
-    assert playback.playable_heights(rungs, device=device, plan_resolution="SD") == []
+    hd = playback.VideoLimit.of(device, plan_resolution="HD")
+    sd = playback.VideoLimit.of(device, plan_resolution="SD")
+    assert playback.playable_heights(rungs, hd) == [720, 1080]
+    assert playback.playable_heights(rungs, sd) == []
