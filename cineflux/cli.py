@@ -73,10 +73,11 @@ def _serve(host: str | None, port: int | None, platform: Platform | None = None)
     settings = platform.settings
     configure_logging(settings.log_format)
     check_delivery_settings(platform)
+    # First: it replaces the engine's connections, so the threads' own come from after it.
+    start_wal_checkpointer(platform.engine)
     start_ranking_thread(platform)
     start_billing_thread(platform)
     start_platform_sender(platform)
-    start_wal_checkpointer(platform.engine)
     app = create_app(platform)
     # What start-up made (modules, the app, SQLAlchemy's mappers) lives as long as the
     # process: out of the collector's sight, a full collection scans only what requests

@@ -6,6 +6,7 @@ import logging
 import sqlite3
 import threading
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,6 +97,8 @@ def _new_engine(url: str) -> Engine:
             # indexes are read far more than written (home rows, search).
             cursor.execute("PRAGMA mmap_size=1073741824")
             cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")
+            if engine in _CHECKPOINTED_BY_A_THREAD:
+                cursor.execute("PRAGMA wal_autocheckpoint=0")  # start_wal_checkpointer
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -167,6 +170,10 @@ def checkpoint_wal(engine: Engine, *, restart: bool = False) -> Checkpoint:
     return Checkpoint(bool(busy), frames, copied)
 
 
+# SQLite engines whose process checkpoints from a thread of its own (start_wal_checkpointer).
+_CHECKPOINTED_BY_A_THREAD: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
 def start_wal_checkpointer(
     engine: Engine, *, every_seconds: float = WAL_CHECKPOINT_SECONDS
 ) -> tuple[threading.Thread, threading.Event] | None:
@@ -181,11 +188,10 @@ def start_wal_checkpointer(
     """
     if engine.dialect.name != "sqlite":
         return None
-
-    @event.listens_for(engine, "connect")
-    def _no_checkpoint_on_commit(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
-
+    # A flag the engine's connect listener reads, not a listener added now: SQLAlchemy's
+    # listener lists are not locked, and adding one while another thread connected raised
+    # "deque mutated during iteration" in that thread (the ranking thread, at start-up).
+    _CHECKPOINTED_BY_A_THREAD.add(engine)
     engine.dispose()  # connections opened before keep checkpointing: replace them
     stop = threading.Event()
 

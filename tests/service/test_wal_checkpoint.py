@@ -139,6 +139,30 @@ def test_a_restarting_checkpoint_gives_up_soon_on_a_reader_still_in_the_log(
     engine.dispose()
 
 
+def test_starting_the_checkpointer_adds_no_listener_to_an_engine_in_use(tmp_path: Path) -> None:
+    # SQLAlchemy's listener lists are unlocked deques: one added while another thread runs
+    # them raises "deque mutated during iteration" in that thread (seen at start-up, when
+    # the ranking thread connected as the checkpointer began).
+    engine = make_engine(f"sqlite:///{tmp_path / 'wal.db'}")
+    before = listener_counts(engine)
+    with checkpointer(engine, 3600):
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        assert listener_counts(engine) == before
+    engine.dispose()
+
+
+def listener_counts(engine: Engine) -> dict[str, int]:
+    """How many listeners each of the engine's and its pool's events has."""
+    pool_events = {
+        name: len(getattr(engine.pool.dispatch, name)) for name in ("connect", "checkin")
+    }
+    engine_events = {
+        name: len(getattr(engine.dispatch, name)) for name in ("begin", "before_cursor_execute")
+    }
+    return pool_events | engine_events
+
+
 def test_other_processes_connections_keep_checkpointing_on_their_own(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'wal.db'}")
     with engine.connect() as connection:
