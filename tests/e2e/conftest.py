@@ -160,8 +160,14 @@ def server(tmp_path_factory: pytest.TempPathFactory, ffmpeg: str) -> Iterator[Ru
     with fresh_database(root) as url:
         # In clear: the browser tests of the player, edges and QoE; test_clear_key.py adds
         # an encrypted title of its own.
+        # The fixed ladder: these tests are about the player; the per-title analysis has its
+        # own tests, and would triple this fixture's time.
         settings = Settings(
-            data_dir=root / "data", database_url=url, chunk_seconds=4, encrypt_media=False
+            data_dir=root / "data",
+            database_url=url,
+            chunk_seconds=4,
+            encrypt_media=False,
+            per_title_ladder=False,
         )
         platform = build_platform(settings)
         result = ingest_into(

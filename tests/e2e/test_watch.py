@@ -149,6 +149,7 @@ def episodes(server: RunningServer, ffmpeg: str, tmp_path: Path) -> tuple[str, s
         data_dir=Path(server.env["CINEFLUX_DATA_DIR"]),
         database_url=server.env["CINEFLUX_DATABASE_URL"],
         chunk_seconds=4,
+        per_title_ladder=False,
     )
     platform = build_platform(settings)
     try:
