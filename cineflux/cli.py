@@ -58,7 +58,7 @@ def load_command(name: str) -> click.Command:
     if isinstance(target, typer.Typer):
         command: click.Command = typer.main.get_group(target)
     else:
-        single = typer.Typer()
+        single = typer.Typer(add_completion=False)  # completion is the top level's
         single.command(name)(target)
         command = typer.main.get_command(single)
     command.name = name

@@ -39,3 +39,4 @@ def test_each_domain_command_loads_under_its_name_with_its_help(name: str) -> No
     result = CliRunner().invoke(app, [name, "--help"], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert f"{name} [OPTIONS]" in result.output
+    assert "--install-completion" not in result.output  # the top level's option only
