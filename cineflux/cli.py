@@ -42,7 +42,8 @@ class LazyCommands(TyperGroup):
     """The top-level group: its own commands, and LAZY_COMMANDS loaded on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*super().list_commands(ctx), *LAZY_COMMANDS]
+        loaded = super().list_commands(ctx)  # lazy ones already named are among them
+        return [*loaded, *(name for name in LAZY_COMMANDS if name not in loaded)]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
