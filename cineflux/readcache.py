@@ -82,12 +82,8 @@ def track_writes(engine: Engine) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def _before_write(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         tables = written_tables(statement)
-        if tables:
-            connection.info.setdefault(_WRITTEN, set()).update(tables)
-            _change(tables)
-        elif tables is None:
-            connection.info.setdefault(_WRITTEN, set()).add(_EVERYTHING)
-            _change((_EVERYTHING,))
+        if tables is None or tables:
+            note_write(connection, tables)
 
     @event.listens_for(engine.pool, "checkin")
     def _after_transaction(_dbapi_connection: Any, record: Any) -> None:
@@ -97,6 +93,14 @@ def track_writes(engine: Engine) -> None:
             _change(written)
 
     _tracked.add(engine)
+
+
+def note_write(connection: Any, tables: frozenset[str] | None) -> None:
+    """A statement of this connection is about to write these tables (None: unknown ones);
+    for statements run past the engine's listeners (``prepared``)."""
+    changed = tables if tables is not None else frozenset({_EVERYTHING})
+    connection.info.setdefault(_WRITTEN, set()).update(changed)
+    _change(changed)
 
 
 def versions_of(tables: frozenset[str]) -> tuple[int, ...]:

@@ -27,6 +27,7 @@ from cineflux.accounts.tokens import (
     retry_after_seconds,
 )
 from cineflux.clock import Clock
+from cineflux.prepared import Prepared
 from cineflux.rights.territory import UnknownTerritoryCode, normalise_territory
 
 ROLES = ("subscriber", "operator")
@@ -241,7 +242,7 @@ def open_session(session: Session, *, clock: Clock, user: User, ttl: timedelta) 
 
 # Every signed-in request runs it: built once, as building it cost more than running it;
 # plain columns on the connection, as loading two entities cost more than the query.
-_SESSION_AND_USER = (
+_SESSION_AND_USER = Prepared(
     select(
         WebSession.expires_at,
         User.id,
@@ -287,7 +288,7 @@ def resolve_session(session: Session, *, clock: Clock, token: str | None) -> Sig
     if not token:
         return None
     token_hash = hash_token(token)
-    row = session.connection().execute(_SESSION_AND_USER, {"token_hash": token_hash}).first()
+    row = _SESSION_AND_USER.first(session, {"token_hash": token_hash})
     if row is None or row.expires_at <= clock.now():
         return None
     return as_signed_in(row, session_token_hash=token_hash)

@@ -42,6 +42,7 @@ from cineflux.billing.simulated import SimulatedProvider
 from cineflux.clock import Clock
 from cineflux.config import Settings
 from cineflux.mail import service as mail
+from cineflux.prepared import Prepared
 from cineflux.rights.chronology import PARIS, paris_date
 
 log = logging.getLogger(__name__)
@@ -309,7 +310,7 @@ def access_until(subscription: AccessTerms, policy: BillingPolicy) -> datetime |
 
 # The few columns entitlements read, not the whole subscription (converting its eleven
 # timestamps was most of the query's CPU); built once, as every play asks.
-_ENTITLING_SUBSCRIPTION = (
+_ENTITLING_SUBSCRIPTION = Prepared(
     select(
         Subscription.state,
         Subscription.cancel_at_period_end,
@@ -333,9 +334,7 @@ def entitlements(
     """What the account may do at ``at``: streams, resolution, downloads (for playback)."""
     # On the connection (Core): plain columns, and the session's ORM layer around the
     # statement cost more CPU than running it.
-    subscription = (
-        session.connection().execute(_ENTITLING_SUBSCRIPTION, {"user_id": user_id}).one_or_none()
-    )
+    subscription = _ENTITLING_SUBSCRIPTION.first(session, {"user_id": user_id})
     if subscription is None:
         return Entitlements(active=False)
     until = access_until(subscription, policy or BillingPolicy())

@@ -29,6 +29,7 @@ from cineflux.playback import service as playback
 from cineflux.playback.licences import LicenceServers, PlayProtection, play_protection
 from cineflux.playback.models import PlaybackSession
 from cineflux.playback.service import (
+    AdmittedPlay,
     Device,
     DeviceCannotPlay,
     NewPlay,
@@ -163,7 +164,7 @@ class NextEpisode:
 class PlaybackStart:
     """Everything a player needs to start: where, with which token, from where in the film."""
 
-    session: PlaybackSession
+    session: AdmittedPlay
     base_urls: list[str]
     manifests: SignedManifests
     poster: str

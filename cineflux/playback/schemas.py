@@ -199,8 +199,8 @@ def playback_read(
     row = start.session
     return PlaybackRead(
         session_id=row.id,
-        title_id=row.title_id,
-        profile_id=row.profile_id,
+        title_id=row.play.title_id,
+        profile_id=row.play.profile_id,
         base_urls=start.base_urls,
         manifests=_manifests(row.id),
         token=start.manifests.token,

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from cineflux.config import Settings
 from cineflux.db import holds_sqlite_write_lock
 from cineflux.playback.models import PlaybackAccount, PlaybackSession
+from cineflux.prepared import Prepared
 
 
 class PlaybackError(Exception):
@@ -210,12 +211,12 @@ def lock_account(session: Session, *, user_id: str) -> None:
     dialect = session.get_bind().dialect.name
     statement = _ACCOUNT_LOCKS.get(dialect)
     if statement is None:
-        statement = _ACCOUNT_LOCKS[dialect] = _account_lock(dialect)
-    session.connection().execute(statement, {"user_id": user_id})
+        statement = _ACCOUNT_LOCKS[dialect] = Prepared(_account_lock(dialect))
+    statement.execute(session, {"user_id": user_id})
 
 
 # Built once per dialect, not per play: building the statement cost more than running it.
-_ACCOUNT_LOCKS: dict[str, Any] = {}
+_ACCOUNT_LOCKS: dict[str, Prepared] = {}
 
 
 def _account_lock(dialect: str) -> Any:
@@ -267,8 +268,18 @@ class NewPlay:
     resume_from: float = 0.0
 
 
+@dataclass(frozen=True)
+class AdmittedPlay:
+    """The session ``admit`` opened: its id, what it plays and since when (a plain value:
+    building the ORM entity of a row just inserted cost a play more CPU than inserting it)."""
+
+    id: str
+    play: NewPlay
+    started_at: datetime
+
+
 # The account's streams that count: built once (see _ACCOUNT_LOCKS).
-_LIVE_COUNT = (
+_LIVE_COUNT = Prepared(
     select(func.count())
     .select_from(PlaybackSession)
     .where(
@@ -279,12 +290,12 @@ _LIVE_COUNT = (
 )
 
 
-_INSERT_PLAY = insert(cast(Table, PlaybackSession.__table__))
+_INSERT_PLAY = Prepared(insert(cast(Table, PlaybackSession.__table__)))
 
 
 def admit(
     session: Session, play: NewPlay, *, stream_limit: int, now: datetime, policy: PlaybackPolicy
-) -> PlaybackSession:
+) -> AdmittedPlay:
     """Open a playback session if the account plays fewer than ``stream_limit`` streams.
 
     The count and the insert run under the account's lock, so concurrent requests of one
@@ -293,10 +304,7 @@ def admit(
     lock_account(session, user_id=play.user_id)
     # On the connection (Core): these statements name no ORM entity to load, and the
     # session's ORM layer around them cost more CPU than running them.
-    connection = session.connection()
-    playing = connection.scalar(
-        _LIVE_COUNT, {"user_id": play.user_id, "since": now - policy.timeout}
-    )
+    playing = _LIVE_COUNT.scalar(session, {"user_id": play.user_id, "since": now - policy.timeout})
     if (playing or 0) >= stream_limit:
         plural = "s" if stream_limit != 1 else ""
         raise StreamLimitReached(
@@ -304,8 +312,9 @@ def admit(
             "stop watching on another screen, or wait a minute after it stopped",
             limit=stream_limit,
         )
+    session_id = new_session_id()
     values = {
-        "id": new_session_id(),
+        "id": session_id,
         "user_id": play.user_id,
         "profile_id": play.profile_id,
         "title_id": play.title_id,
@@ -319,11 +328,11 @@ def admit(
         "play_counted": False,
         "stopped_at": None,
     }
-    # A plain INSERT, and the row as a transient object outside the session: the unit of
-    # work's flush of one new object cost more CPU than the rest of the admission, and
-    # later reads of the play in this transaction load it from the database like any row.
-    connection.execute(_INSERT_PLAY, values)
-    return PlaybackSession(**values)
+    # A plain INSERT rather than a new entity: the unit of work's flush of one new object
+    # cost more CPU than the rest of the admission, and later reads of the play in this
+    # transaction load it from the database like any row.
+    _INSERT_PLAY.execute(session, values)
+    return AdmittedPlay(id=session_id, play=play, started_at=now)
 
 
 def get_session(session: Session, *, user_id: str, session_id: str) -> PlaybackSession:

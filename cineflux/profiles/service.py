@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from cineflux.accounts import service as accounts
 from cineflux.clock import Clock
+from cineflux.prepared import Prepared
 from cineflux.profiles.models import AdultCode, Profile, ViewingEntry
 from cineflux.profiles.watching import is_started, is_watched
 
@@ -286,7 +287,7 @@ class PlayingProfile:
 
 # Every play reads it: built once, plain columns in one statement (the profile as an
 # entity, then its history row, cost more CPU than the query).
-_PLAYING = (
+_PLAYING = Prepared(
     select(
         Profile.id,
         Profile.language,
@@ -309,10 +310,8 @@ def playing_profile(
 ) -> PlayingProfile:
     """The account's profile about to play a title (``ProfileNotFound`` if not the
     account's), with its resume position in that title."""
-    row = (
-        session.connection()
-        .execute(_PLAYING, {"user_id": user_id, "profile_id": profile_id, "title_id": title_id})
-        .first()
+    row = _PLAYING.first(
+        session, {"user_id": user_id, "profile_id": profile_id, "title_id": title_id}
     )
     if row is None:
         raise ProfileNotFound(profile_id)

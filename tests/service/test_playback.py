@@ -282,7 +282,7 @@ def test_eu_portability_plays_the_home_catalogue(
     # A German subscriber travelling in France (where GeoIP places nobody here: FR) keeps
     # the German catalogue, once the home country is verified.
     started = play(db, ctx, viewer, film.id, home_country="DE", home_country_verified=True)
-    assert started.session.territory == "DE"
+    assert started.session.play.territory == "DE"
     with pytest.raises(playback.NotAvailableHere):
         play(db, ctx, viewer, film.id, home_country="DE", home_country_verified=False)
 
@@ -307,7 +307,7 @@ def test_an_episode_takes_its_series_rating(
     kid = second_profile(db, clock, viewer, name="Léo", max_rating="12")
     with pytest.raises(playback.RatedAboveProfile):
         play(db, ctx, viewer, episode.id, profile_id=kid.id)
-    assert play(db, ctx, viewer, episode.id).session.title_id == episode.id
+    assert play(db, ctx, viewer, episode.id).session.play.title_id == episode.id
     with pytest.raises(playback.NotPlayable, match="episode"):
         play(db, ctx, viewer, season.id)
 
@@ -321,7 +321,7 @@ def test_a_pin_protected_profile_needs_its_pin_or_a_session_that_chose_it(
         play(db, ctx, viewer, film.id)
     with pytest.raises(profiles.WrongPin):
         play(db, ctx, viewer, film.id, pin="1111")
-    assert play(db, ctx, viewer, film.id, pin="2468").session.profile_id == viewer.profile_id
+    assert play(db, ctx, viewer, film.id, pin="2468").session.play.profile_id == viewer.profile_id
     assert play(db, ctx, viewer, film.id, profile_unlocked=True)
 
 
