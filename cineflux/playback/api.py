@@ -41,7 +41,15 @@ from cineflux.profiles.selection import (
     adult_cookie_valid,
     selected_profile_id,
 )
-from cineflux.web.deps import ApiUserDep, CredentialsDep, DbDep, PlatformDep, run_signed_in
+from cineflux.web.deps import (
+    BEARER_SECURITY,
+    ApiUserDep,
+    CredentialsDep,
+    DbDep,
+    PlatformDep,
+    request_credentials,
+    run_signed_in,
+)
 
 router = APIRouter(prefix="/api/playback", tags=["playback"])
 
@@ -100,13 +108,19 @@ def _file_version(path: FilePath | None) -> tuple[int, int] | None:
     return stat.st_mtime_ns, stat.st_size
 
 
-@router.post("", status_code=201, response_model=PlaybackRead, operation_id="start_playback")
-async def start_playback(
-    body: PlaybackCreate, request: Request, platform: PlatformDep, credentials: CredentialsDep
-) -> Response:
+@router.post(
+    "",
+    status_code=201,
+    response_model=PlaybackRead,
+    operation_id="start_playback",
+    openapi_extra=BEARER_SECURITY,
+)
+async def start_playback(body: PlaybackCreate, request: Request) -> Response:
     """Authorise a play of a film or an episode: subscription, profile (PIN, maturity,
     -18 code), rights here and now, the device, and the plan's stream limit. With
     ``manifest``, the answer carries that personalised manifest too."""
+    platform: Platform = request.app.state.platform
+    credentials = request_credentials(request)
     ctx = playback_context(platform, request)
 
     def authorise(db: Session, user: SignedInUser) -> PlaybackRead:

@@ -10,6 +10,8 @@ from typing import Any
 
 import anyio
 import pytest
+from fastapi import Request
+from fastapi.security import HTTPBearer
 from sqlalchemy.orm import Session
 
 from cineflux.accounts import service as accounts
@@ -20,7 +22,13 @@ from cineflux.platform import Platform
 from cineflux.playback import service as playback
 from cineflux.playback.service import PlaybackPolicy
 from cineflux.profiles import service as profiles
-from cineflux.web.deps import SESSION_COOKIE, Credentials, run_signed_in
+from cineflux.web.deps import (
+    SESSION_COOKIE,
+    Credentials,
+    presented_credentials,
+    request_credentials,
+    run_signed_in,
+)
 from cineflux.web.problems import Problem
 from tests.api.test_playback_api import DEVICE
 from tests.playback_helpers import playable_film, subscriber
@@ -189,3 +197,32 @@ def test_fifty_plays_at_once_over_http_admit_exactly_the_plans_two(platform: Pla
             session, user_id=viewer.user_id, now=platform.clock.now(), policy=PlaybackPolicy()
         )
         assert len(live) == 2
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "", "Bearer abc.def", "bearer abc", "BEARER  abc  ", "Bearer", "Bearer ", "Basic eHk="],
+)
+@pytest.mark.parametrize("cookie", [None, "a-session-token"])
+def test_a_hot_route_reads_credentials_as_the_dependency_does(
+    authorization: str | None, cookie: str | None
+) -> None:
+    headers = []
+    if authorization is not None:
+        headers.append((b"authorization", authorization.encode()))
+    if cookie is not None:
+        headers.append((b"cookie", f"{SESSION_COOKIE}={cookie}".encode()))
+    request = Request({"type": "http", "method": "POST", "path": "/", "headers": headers})
+
+    async def through_the_dependency() -> Credentials:
+        bearer = await HTTPBearer(auto_error=False)(request)
+        return await presented_credentials(request, bearer)
+
+    expected = anyio.run(through_the_dependency)
+    assert request_credentials(request) == expected
+    assert expected.cookie == cookie
+
+
+def test_the_play_route_documents_its_bearer_security(platform: Platform) -> None:
+    spec = create_app(platform).openapi()
+    assert spec["paths"]["/api/playback"]["post"]["security"] == [{"HTTPBearer": []}]
