@@ -9,8 +9,10 @@ executed on the cursor of the session's connection, inside the session's transac
 
 What the engine's ``before_cursor_execute`` listeners would have seen, these report
 themselves: the tables a statement writes go to the read caches (``readcache``), as any
-other write does. Only statements without ORM entities can be prepared: plain columns,
-``INSERT``, ``UPDATE`` and ``DELETE`` of a table.
+other write does. Any other listener of the engine's cursor events (statement timing,
+tracing: none today) would not see them unless it is called from ``Prepared._run`` too.
+Only statements without ORM entities can be prepared: plain columns, ``INSERT``,
+``UPDATE`` and ``DELETE`` of a table.
 """
 
 from __future__ import annotations
