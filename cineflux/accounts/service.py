@@ -241,7 +241,8 @@ def open_session(session: Session, *, clock: Clock, user: User, ttl: timedelta) 
 
 
 # Every signed-in request runs it: built once, as building it cost more than running it;
-# plain columns on the connection, as loading two entities cost more than the query.
+# plain columns, prepared (``cineflux.prepared``), as loading two entities cost more than
+# the query.
 _SESSION_AND_USER = Prepared(
     select(
         WebSession.expires_at,

@@ -332,8 +332,8 @@ def entitlements(
     session: Session, *, user_id: str, at: datetime, policy: BillingPolicy | None = None
 ) -> Entitlements:
     """What the account may do at ``at``: streams, resolution, downloads (for playback)."""
-    # On the connection (Core): plain columns, and the session's ORM layer around the
-    # statement cost more CPU than running it.
+    # Prepared (plain columns on the driver's cursor): SQLAlchemy's execution around the
+    # statement cost more CPU than running it. One row at most: live_user_id is unique.
     subscription = _ENTITLING_SUBSCRIPTION.first(session, {"user_id": user_id})
     if subscription is None:
         return Entitlements(active=False)

@@ -302,8 +302,8 @@ def admit(
     account are admitted one after the other and never more than the limit.
     """
     lock_account(session, user_id=play.user_id)
-    # On the connection (Core): these statements name no ORM entity to load, and the
-    # session's ORM layer around them cost more CPU than running them.
+    # Prepared (on the driver's cursor): these statements name no ORM entity to load, and
+    # SQLAlchemy's execution around them cost more CPU than running them.
     playing = _LIVE_COUNT.scalar(session, {"user_id": play.user_id, "since": now - policy.timeout})
     if (playing or 0) >= stream_limit:
         plural = "s" if stream_limit != 1 else ""
