@@ -36,13 +36,13 @@ COUNTED_SINCE = Prepared(
 )
 
 
-def a_play(db: Session, **changes: Any) -> dict[str, Any]:
+def a_play(db: Session) -> dict[str, Any]:
     """The columns of a play, of a new account's profile and a new title."""
     clock = FrozenClock(T0)
     user = accounts.create_user(db, clock=clock, email="ana@example.org", password="x" * 12)
     profile = profiles.ensure_first_profile(db, clock=clock, user_id=user.id, name="Ana")
     title = make_title(db, clock, "Essai")
-    values = {
+    return {
         "id": "play-1",
         "user_id": user.id,
         "profile_id": profile.id,
@@ -57,7 +57,6 @@ def a_play(db: Session, **changes: Any) -> dict[str, Any]:
         "play_counted": True,
         "stopped_at": None,
     }
-    return values | changes
 
 
 def test_a_row_written_and_read_by_the_driver_is_the_one_sqlalchemy_reads(db: Session) -> None:
